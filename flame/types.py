@@ -57,7 +57,9 @@ class Example:
         object.__setattr__(self, "output_fields", tuple(self.output_fields))
         answer = self.targets.get("answer")
         if self.labels is not None and answer is not None and answer not in self.labels:
-            raise ValueError(f"{self.task}/{self.id}: answer {answer!r} is not in the label space {self.labels}")
+            raise ValueError(
+                f"{self.task}/{self.id}: answer {answer!r} is not in the label space {self.labels}"
+            )
 
     @property
     def answer(self) -> str | None:
