@@ -113,7 +113,12 @@ def read_csv_records(
     path: Path, name: str, delimiter: str = ",", quoting: int = csv.QUOTE_MINIMAL
 ) -> Iterator[Record | BadRecord]:
     """CSV/TSV with a header row. Line numbers count the header as line 1."""
-    text = _open_bytes(path).decode("utf-8", errors="replace")
+    raw = _open_bytes(path)
+    try:
+        text, lossy = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        # Keep the readable rows; only rows that held undecodable bytes are reported.
+        text, lossy = raw.decode("utf-8", errors="replace"), True
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
     try:
         header = next(reader)
@@ -126,7 +131,7 @@ def read_csv_records(
             yield BadRecord(f"{name}:{lineno}", f"{len(row)} fields, header has {len(header)}")
             continue
         rec = dict(zip(header, row, strict=True))
-        if any("\ufffd" in v for v in row):
+        if lossy and any("\ufffd" in v for v in row):
             yield BadRecord(f"{name}:{lineno}", "not UTF-8")
             continue
         yield Record(f"{name}:{lineno}", rec)
