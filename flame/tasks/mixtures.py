@@ -20,3 +20,37 @@ register_mixture(
         "examples per task as in the paper.",
     )
 )
+
+
+# FLAMe-RM (paper §4.2) fine-tunes on an equal mix of four pairwise categories: chat (HelpSteer), math (PRM800K),
+# code (CommitPack) and safety (HH-RLHF harmlessness). HelpSteer, PRM800K and CommitPack are not in the shared
+# data; the nearest human pairwise data stands in for each, and there is no math preference data at all, so
+# the mix has three equal parts.
+RM_CATEGORIES = {
+    "flame_rm_chat_v1": (
+        "hh_rlhf_helpful_base_pairwise_v1",
+        "hh_rlhf_helpful_online_pairwise_v1",
+        "hh_rlhf_helpful_rejection_sampled_pairwise_v1",
+        "tulu1_human_eval_preference_pairwise_v1",
+    ),
+    "flame_rm_safety_v1": ("hh_rlhf_harmless_pairwise_v1",),
+    "flame_rm_coding_v1": ("codegen_conala_pairwise_v1",),
+}
+for _name, _tasks in RM_CATEGORIES.items():
+    register_mixture(
+        Mixture(
+            _name,
+            tuple((t, examples_proportional(PAPER_CAP)) for t in _tasks),
+            description=f"FLAMe-RM category {_name.split('_')[2]}: {', '.join(_tasks)}",
+        )
+    )
+
+register_mixture(
+    Mixture(
+        "flame_rm_v1",
+        tuple((name, 1.0) for name in RM_CATEGORIES),
+        description="FLAMe-RM mix (paper §4.2): equal parts chat (HH-RLHF helpful, Tulu human preferences), safety "
+        "(HH-RLHF harmless) and coding (pairs of CoNaLa snippets with different human grades). The paper's fourth "
+        "part, math (PRM800K), has no counterpart here: there is no math preference data in the collection.",
+    )
+)

@@ -1,0 +1,39 @@
+"""Shipped mixtures name real tasks, never contain a held-out benchmark, and sample deterministically."""
+
+import pytest
+
+from flame.data.mixtures import MIXTURES, MixtureSampler, resolve
+from flame.data.task import load_all_tasks
+
+TASKS = load_all_tasks()
+
+
+@pytest.mark.parametrize("name", MIXTURES.names())
+def test_mixture_components_are_registered(name):
+    for component, _ in MIXTURES.get(name).items():
+        assert component in TASKS or component in MIXTURES, f"{name}: unknown component {component}"
+
+
+@pytest.mark.parametrize("name", MIXTURES.names())
+def test_no_training_mixture_contains_a_held_out_benchmark(name):
+    rates = resolve(name, lambda task: 1000)
+    held_out = [t for t in rates if TASKS.get(t).eval_only]
+    assert held_out == [], f"{name} samples held-out benchmarks {held_out}"
+
+
+def test_flame_v1_is_every_training_task():
+    rates = resolve("flame_v1", lambda task: 1000)
+    assert set(rates) == {t.name for t in TASKS.values() if not t.eval_only}
+
+
+def test_flame_rm_v1_is_an_equal_mix_of_its_categories():
+    rates = resolve("flame_rm_v1", lambda task: 500)
+    assert sum(p for t, p in rates.items() if t.startswith("hh_rlhf_harmless")) == pytest.approx(1 / 3)
+    assert rates["codegen_conala_pairwise_v1"] == pytest.approx(1 / 3)
+    assert all(TASKS.get(t).task_type == "pairwise" for t in rates)
+
+
+def test_flame_v1_stream_is_deterministic():
+    sizes = {t.name: 100 + i for i, t in enumerate(TASKS.values())}
+    rates = resolve("flame_v1", sizes.get)
+    assert MixtureSampler(rates, sizes, seed=5).take(2000) == MixtureSampler(rates, sizes, seed=5).take(2000)

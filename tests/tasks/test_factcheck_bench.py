@@ -1,0 +1,105 @@
+from collections import Counter
+
+import pytest
+
+from flame.data.paths import DataRootError, data_root
+from flame.data.sources import Record
+from flame.data.task import TASKS, BadRow, Unlabeled
+from flame.tasks.factcheck_bench import claim_row, response_row, revision_row
+
+Q = "Who was the oldest justice in 1980?"
+R = "William O. Douglas."
+
+
+@pytest.mark.parametrize(
+    "record, expected",
+    [
+        ({"prompt": Q, "response": R, "response_label": False, "source": "factcheckgpt"}, "No"),
+        ({"prompt": Q, "response": R, "response_label": True, "source": "factool-qa"}, "Yes"),
+        ({"prompt": Q, "response": R, "response_label": "true", "source": "factool-qa"}, "Yes"),
+        ({"prompt": Q, "response": R, "response_label": "NA", "source": "factcheckgpt"}, Unlabeled),
+        ({"prompt": Q, "response": R, "response_label": True, "source": "halueval-dolly15k"}, Unlabeled),
+        ({"prompt": Q, "response": R, "response_label": True, "source": "felm-wk"}, Unlabeled),
+        ({"prompt": Q, "response": R, "response_label": "maybe", "source": "factcheckgpt"}, BadRow),
+        ({"prompt": "", "response": R, "response_label": True, "source": "factcheckgpt"}, BadRow),
+        ({"prompt": Q, "response": R, "source": "factcheckgpt"}, BadRow),
+    ],
+)
+def test_response_row(record, expected):
+    if isinstance(expected, type):
+        with pytest.raises(expected):
+            response_row(record)
+        return
+    row = response_row(record)
+    assert row.answer == expected
+    assert row.inputs == {"prompt": Q, "response": R}
+
+
+C = "Douglas was alive in 1980."
+
+
+@pytest.mark.parametrize(
+    "record, claim_answer, revision_answer",
+    [
+        (
+            {"claim": C, "label": "false", "revised_claim": "Douglas died in 1980."},
+            "No",
+            "Douglas died in 1980.",
+        ),
+        ({"claim": C, "label": "true", "revised_claim": C}, "Yes", Unlabeled),
+        ({"claim": C, "label": "not_enough_evidence", "revised_claim": C}, Unlabeled, Unlabeled),
+        ({"claim": C, "label": "false", "revised_claim": C}, "No", Unlabeled),
+        ({"claim": C, "label": "false", "revised_claim": ""}, "No", Unlabeled),
+        ({"claim": C, "label": "wrong", "revised_claim": C}, BadRow, BadRow),
+        ({"claim": "", "label": "true", "revised_claim": ""}, BadRow, BadRow),
+    ],
+)
+def test_claim_rows(record, claim_answer, revision_answer):
+    for fn, expected in ((claim_row, claim_answer), (revision_row, revision_answer)):
+        if isinstance(expected, type):
+            with pytest.raises(expected):
+                fn(record)
+        else:
+            row = fn(record)
+            assert row.answer == expected
+            assert row.inputs == {"claim": C}
+
+
+def count(name):
+    """Apply the task's to_row to every real record: counts of outcomes and of labels."""
+    try:
+        root = data_root()
+    except DataRootError:
+        pytest.skip("no data root")
+    task = TASKS.get(name)
+    counts, labels = Counter(), Counter()
+    for rec in task.source.records(root):
+        if not isinstance(rec, Record):
+            counts["badrecord"] += 1
+            continue
+        try:
+            rows = task.to_row(rec.data)
+        except Unlabeled:
+            counts["unlabeled"] += 1
+            continue
+        except BadRow:
+            counts["bad"] += 1
+            continue
+        for row in rows if isinstance(rows, list) else [rows]:
+            task.make_example(row, rec.location)
+            counts["good"] += 1
+            labels[row.answer] += 1
+    return dict(counts), dict(labels)
+
+
+@pytest.mark.data
+def test_factcheck_bench_real_data():
+    counts, labels = count("factcheck_bench_response_factuality_classification_v1")
+    # 4507 halueval + 184 felm duplicates and 2 "NA" labels are unlabeled
+    assert counts == {"good": 142, "unlabeled": 4693}
+    assert labels == {"Yes": 47, "No": 95}
+    counts, labels = count("factcheck_bench_claim_factuality_classification_v1")
+    assert counts == {"good": 631, "unlabeled": 30}
+    assert labels == {"Yes": 472, "No": 159}
+    counts, labels = count("factcheck_bench_claim_revision_generative_v1")
+    assert counts == {"good": 153, "unlabeled": 508}
