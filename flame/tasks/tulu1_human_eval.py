@@ -15,6 +15,9 @@ Two tasks:
 
 A missing preference or acceptability value raises ``Unlabeled``; any other value is a ``BadRow``. The
 ``instance_quality`` and ``comment`` columns are empty in every row and are left out.
+
+Capability ``instruction_tuning``: annotators judged how well instruction-tuned models (Tulu, ChatGPT)
+follow user instructions, the paper's instruction-tuning category.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ register_task(
         name="tulu1_human_eval_preference_pairwise_v1",
         dataset="tulu1_human_eval",
         task_type=TaskType.PAIRWISE,
-        capability="general_quality",
+        capability="instruction_tuning",
         license=LICENSE,
         title="Which of the two responses to the user's instruction is better?",
         description=(
@@ -114,7 +117,7 @@ register_task(
         name="tulu1_human_eval_acceptability_classification_v1",
         dataset="tulu1_human_eval",
         task_type=TaskType.CLASSIFICATION,
-        capability="general_quality",
+        capability="instruction_tuning",
         license=LICENSE,
         title="Is the response to the user's instruction acceptable?",
         description=(
