@@ -180,13 +180,23 @@ def cmd_data_check(args) -> int:
     from flame.data.hygiene import overlap_report, training_exclusions
 
     report = overlap_report(force=args.force)
-    print(report.summary())
+    held_out = {t.name for t in _selected_tasks(args) if t.eval_only}
+    print(
+        f"{len(report.pairs)} overlapping pairs of tasks (exact text or shared 13-grams), most rows first:\n"
+    )
+    print(f"{'rows a':>7} {'rows b':>7}  {'kind':<5}  task a  <->  task b")
+    for a, b, kind, rows_a, rows_b, _ in report.summary_rows():
+        a, b = a.split("/")[-1], b.split("/")[-1]
+        mark = "  [held out]" if a in held_out or b in held_out else ""
+        print(f"{rows_a:>7} {rows_b:>7}  {kind:<5}  {a}  <->  {b}{mark}")
     exclusions = training_exclusions(report)
     n = sum(len(v) for v in exclusions.values())
     print(
         f"\n{n} training rows removed from training mixtures "
-        f"({len(report.contaminated)} overlap a held-out benchmark, {len(report.duplicates)} duplicates kept once)"
+        f"({len(report.contaminated)} overlap a held-out benchmark, {len(report.duplicates)} duplicate copies)"
     )
+    for task, ids in sorted(exclusions.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {task}: {len(ids)}")
     if args.out:
         Path(args.out).write_text(report.to_json())
         print(f"wrote {args.out}")

@@ -5,8 +5,9 @@ Files:
   response is factually correct, false = it is not, "NA" twice), ``claims`` + ``claim_labels``, ``source``.
   Only the ``factcheckgpt`` (94) and ``factool-qa`` (50) rows are Factcheck-Bench's own. The
   ``halueval-dolly15k`` rows (4507) are HaluEval general's data and the ``felm-wk`` rows (184) are FELM's
-  world-knowledge data, registered by the ``halueval_general`` and ``felm`` tasks; here they are counted as
-  ``Unlabeled`` ("duplicate of ..."), not silently dropped. "NA" labels are ``Unlabeled``.
+  world-knowledge data, also registered by the ``halueval_general`` and ``felm`` tasks. They stay in this
+  task and the decontamination pass (``flame data check``) finds them and keeps one copy for training: the
+  HaluEval/FELM one (``factcheck_bench`` is demoted in ``flame.data.decontam``). "NA" labels are ``Unlabeled``.
 - ``factcheck_bench/subtask4_claim_factuality.jsonl``: 661 atomic claims with a human verdict ``label``
   true / false / not_enough_evidence and a human ``revised_claim``.
 
@@ -32,12 +33,6 @@ LICENSE = "Apache-2.0"
 RESPONSE_SOURCE = LocalFiles("factcheck_bench/Factbench.jsonl.gz")
 CLAIM_SOURCE = LocalFiles("factcheck_bench/subtask4_claim_factuality.jsonl")
 
-DUPLICATE_SOURCES = {
-    "halueval-dolly15k": "duplicate of halueval_general",
-    "felm-wk": "duplicate of felm (wk domain)",
-}
-
-
 def _truth(value, name: str):
     """true/false (bool or string) -> bool; 'NA'/None -> None; anything else -> BadRow."""
     if isinstance(value, bool):
@@ -54,8 +49,6 @@ def _truth(value, name: str):
 
 def response_row(record: dict) -> Row:
     source = str(record.get("source", ""))
-    if source in DUPLICATE_SOURCES:
-        raise Unlabeled(DUPLICATE_SOURCES[source])
     if "response_label" not in record:
         raise BadRow("missing field 'response_label'")
     truth = _truth(record["response_label"], "response_label")
@@ -121,8 +114,8 @@ register_task(
         to_row=response_row,
         labels=YES_NO,
         hub=None,
-        notes="Only Factcheck-Bench's own rows (factcheckgpt, factool-qa); HaluEval and FELM duplicates and "
-        "'NA' labels are Unlabeled.",
+        notes="HaluEval and FELM copies are kept here; the decontamination pass keeps their original copy for "
+        "training. 'NA' labels are Unlabeled.",
     )
 )
 

@@ -18,8 +18,8 @@ R = "William O. Douglas."
         ({"prompt": Q, "response": R, "response_label": True, "source": "factool-qa"}, "Yes"),
         ({"prompt": Q, "response": R, "response_label": "true", "source": "factool-qa"}, "Yes"),
         ({"prompt": Q, "response": R, "response_label": "NA", "source": "factcheckgpt"}, Unlabeled),
-        ({"prompt": Q, "response": R, "response_label": True, "source": "halueval-dolly15k"}, Unlabeled),
-        ({"prompt": Q, "response": R, "response_label": True, "source": "felm-wk"}, Unlabeled),
+        ({"prompt": Q, "response": R, "response_label": True, "source": "halueval-dolly15k"}, "Yes"),
+        ({"prompt": Q, "response": R, "response_label": False, "source": "felm-wk"}, "No"),
         ({"prompt": Q, "response": R, "response_label": "maybe", "source": "factcheckgpt"}, BadRow),
         ({"prompt": "", "response": R, "response_label": True, "source": "factcheckgpt"}, BadRow),
         ({"prompt": Q, "response": R, "source": "factcheckgpt"}, BadRow),
@@ -95,9 +95,10 @@ def count(name):
 @pytest.mark.data
 def test_factcheck_bench_real_data():
     counts, labels = count("factcheck_bench_response_factuality_classification_v1")
-    # 4507 halueval + 184 felm duplicates and 2 "NA" labels are unlabeled
-    assert counts == {"good": 142, "unlabeled": 4693}
-    assert labels == {"Yes": 47, "No": 95}
+    # The 4507 HaluEval and 184 FELM copies are kept (decontamination keeps one copy); 2 "NA" labels are
+    # unlabeled and one row is malformed.
+    assert counts == {"good": 4832, "bad": 1, "unlabeled": 2}
+    assert labels == {"Yes": 3837, "No": 995}
     counts, labels = count("factcheck_bench_claim_factuality_classification_v1")
     assert counts == {"good": 631, "unlabeled": 30}
     assert labels == {"Yes": 472, "No": 159}
