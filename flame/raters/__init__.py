@@ -1,0 +1,144 @@
+"""Raters: turn rendered Examples into Judgments. Named by spec strings usable everywhere.
+
+    smollm2                 the packaged SmolLM2-135M-Instruct (default)
+    hf:PATH_OR_HUB_ID       any HF causal or seq2seq model (a hub id downloads; a folder does not)
+    run:RUN_DIR             a `flame train` output (RUN_DIR/final, else RUN_DIR/model)
+    openai:MODEL@BASE_URL   an OpenAI-compatible endpoint (key from OPENAI_API_KEY or api_key_env)
+    length                  the longer response wins / is better
+    random                  a seeded coin (seed option, default 0)
+    fake                    deterministic hash-based probabilities, for tests
+
+Heavy backends (torch, transformers, httpx) are imported inside the factories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flame.raters.base import BaseRater, Rater, RaterError
+from flame.registry import Registry
+
+__all__ = ["BaseRater", "Rater", "RaterError", "SPEC_FORMS", "DEFAULT_RATER", "load_rater", "parse_spec"]
+
+DEFAULT_RATER = "smollm2"
+
+
+@dataclass(frozen=True)
+class SpecForm:
+    name: str
+    usage: str
+    takes_arg: bool
+    build: Callable[..., BaseRater]
+
+
+SPEC_FORMS: Registry[SpecForm] = Registry("rater spec form")
+
+# Options that only model raters understand; the CLI passes them to every rater, baselines drop them.
+_MODEL_OPTIONS = ("max_length", "batch_size", "dtype", "threads", "max_new_tokens")
+_API_OPTIONS = ("api_key_env", "concurrency", "timeout", "max_retries", "backoff", "max_tokens", "logprobs")
+
+
+def _only(options: dict[str, Any], drop: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k not in drop}
+
+
+def _smollm2(arg: str, **options) -> BaseRater:
+    from flame.raters.hf import HFRater
+    from flame.raters.models import smollm2_dir
+
+    folder, fingerprint = smollm2_dir()
+    return HFRater("smollm2", folder, weights_id=f"gguf:{fingerprint}", **_only(options, _API_OPTIONS))
+
+
+def _hf(arg: str, **options) -> BaseRater:
+    from flame.raters.hf import HFRater
+    from flame.raters.models import folder_fingerprint
+
+    path = Path(arg).expanduser()
+    if path.is_dir():
+        return HFRater(f"hf:{arg}", path, weights_id=folder_fingerprint(path), **_only(options, _API_OPTIONS))
+    if path.exists() or arg.startswith((".", "/", "~")) or arg.count("/") > 1:
+        raise RaterError(f"hf:{arg}: no such model folder")
+    # A hub id: the user named it, so downloading is allowed here and only here.
+    rater = HFRater(f"hf:{arg}", arg, local_files_only=False, **_only(options, _API_OPTIONS))
+    rater._weights_id = f"hub:{arg}@{getattr(rater.model.config, '_commit_hash', None) or 'unknown'}"
+    return rater
+
+
+def _run(arg: str, **options) -> BaseRater:
+    from flame.raters.hf import HFRater
+    from flame.raters.models import folder_fingerprint, run_model_dir
+
+    folder = run_model_dir(arg)
+    return HFRater(
+        f"run:{arg}", folder, weights_id=folder_fingerprint(folder), **_only(options, _API_OPTIONS)
+    )
+
+
+def _openai(arg: str, **options) -> BaseRater:
+    from flame.raters.openai import OpenAIRater
+
+    model, sep, base_url = arg.rpartition("@")
+    if not sep or not model or not base_url:
+        raise RaterError(
+            f"rater spec 'openai:{arg}' needs MODEL@BASE_URL (e.g. openai:gpt-4o@https://api.openai.com/v1). "
+            f"Valid rater specs:\n{valid_forms()}"
+        )
+    return OpenAIRater(model, base_url, **_only(options, _MODEL_OPTIONS))
+
+
+def _baseline(cls_name: str):
+    def build(arg: str, **options) -> BaseRater:
+        from flame.raters import baselines
+
+        return getattr(baselines, cls_name)(**_only(options, _MODEL_OPTIONS + _API_OPTIONS))
+
+    return build
+
+
+for _form in (
+    SpecForm("smollm2", "smollm2 (default: the packaged SmolLM2-135M-Instruct)", False, _smollm2),
+    SpecForm("hf", "hf:PATH_OR_HUB_ID (a local HF model folder, or a hub id to download)", True, _hf),
+    SpecForm("run", "run:RUN_DIR (a `flame train` output: RUN_DIR/final, else RUN_DIR/model)", True, _run),
+    SpecForm("openai", "openai:MODEL@BASE_URL (an OpenAI-compatible endpoint)", True, _openai),
+    SpecForm("length", "length (the longer response wins)", False, _baseline("LengthRater")),
+    SpecForm("random", "random (a seeded coin; --seed)", False, _baseline("RandomRater")),
+    SpecForm("fake", "fake (deterministic, for tests)", False, _baseline("FakeRater")),
+):
+    SPEC_FORMS.add(_form.name, _form)
+
+
+def valid_forms() -> str:
+    return "\n".join(
+        f"  {SPEC_FORMS.get(n).usage}" for n in ("smollm2", "hf", "run", "openai", "length", "random", "fake")
+    )
+
+
+def parse_spec(spec: str) -> tuple[SpecForm, str]:
+    """``"hf:./dir"`` → (the hf form, ``"./dir"``); an unknown or malformed spec lists the valid forms."""
+    name, sep, arg = spec.strip().partition(":")
+    if name in SPEC_FORMS:
+        form = SPEC_FORMS.get(name)
+        if form.takes_arg and not arg:
+            raise RaterError(
+                f"rater spec {spec!r} needs an argument after ':'. Valid rater specs:\n{valid_forms()}"
+            )
+        if not form.takes_arg and sep:
+            raise RaterError(f"rater spec {spec!r} takes no argument. Valid rater specs:\n{valid_forms()}")
+        return form, arg
+    import difflib
+
+    close = difflib.get_close_matches(name, SPEC_FORMS.names(), n=2, cutoff=0.5)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    raise RaterError(f"unknown rater spec {spec!r}{hint}. Valid rater specs:\n{valid_forms()}")
+
+
+def load_rater(spec: str = DEFAULT_RATER, **options: Any) -> BaseRater:
+    """Build a rater from its spec. Options: swap, seed, explain; model raters also max_length, batch_size,
+    dtype, threads, max_new_tokens; API raters api_key_env, concurrency, timeout, max_retries, backoff."""
+    form, arg = parse_spec(spec)
+    options = {k: v for k, v in options.items() if v is not None}
+    return form.build(arg, **options)

@@ -1,0 +1,298 @@
+"""The rater protocol and the base every rater builds on.
+
+A rater turns rendered `Example`s into `Judgment`s. Concrete raters implement one method,
+``_judge_batch`` (one presentation order, a list in, a list out); this base adds position-swap for
+pairwise examples and the embedding API: ``compare``, ``score``, ``classify`` and ``judge``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from flame.format import parse_evaluation
+from flame.types import PAIRWISE_LABELS, Example, Judgment, TaskType, score_labels
+
+
+class RaterError(RuntimeError):
+    """A rater could not judge (unreachable endpoint, missing model package ...): one clear message."""
+
+
+@runtime_checkable
+class Rater(Protocol):
+    spec: str
+
+    def judge(self, examples: Sequence[Example]) -> list[Judgment]: ...
+
+    def cache_identity(self) -> dict[str, Any]: ...
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def stable_hash(*parts: Any) -> str:
+    """sha256 over a canonical JSON of ``parts``: the same inputs give the same key in every process."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def softmax(logits: Sequence[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(x - top) for x in logits]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def expected_score(probs: dict[str, float]) -> float | None:
+    """Probability-weighted mean of a numeric label space (pointwise ratings); None when labels are not numbers."""
+    try:
+        return sum(float(label) * p for label, p in probs.items())
+    except ValueError:
+        return None
+
+
+def tie_break(labels: Sequence[str], seed: int, ex: Example) -> str:
+    """A seeded, per-example choice among exactly tied labels (the same in every process and batch)."""
+    h = int(stable_hash("tie", seed, ex.id, ex.inputs)[:8], 16)
+    return labels[h % len(labels)]
+
+
+def judgment_from_probs(ex: Example, probs: dict[str, float], seed: int = 0, **extra: Any) -> Judgment:
+    """The closed-label-space judgment: prediction = argmax, exact ties broken by a seeded choice."""
+    top = max(probs.values())
+    winners = [lab for lab, p in probs.items() if p >= top - 1e-12]
+    prediction = winners[0] if len(winners) == 1 else tie_break(winners, seed, ex)
+    j = Judgment(fields={"answer": prediction}, probs=probs, **extra)
+    if len(winners) > 1:
+        j.metadata["tied_labels"] = winners
+    if ex.task_type == TaskType.POINTWISE:
+        j.expected_score = expected_score(probs)
+    return j
+
+
+def judgment_from_text(ex: Example, text: str, probs: dict[str, float] | None = None) -> Judgment:
+    """Parse generated text with the project's one parser; a closed label space gets probs (one-hot if none given)."""
+    parsed = parse_evaluation(text, ex.output_fields, ex.labels)
+    j = Judgment(fields=dict(parsed.fields), raw=text, parse_failure=not parsed.ok)
+    if not parsed.ok:
+        j.metadata["parse_error"] = parsed.failure
+        return j
+    if ex.labels is not None:
+        if probs is None:
+            probs = {lab: float(lab == parsed.fields["answer"]) for lab in ex.labels}
+            j.metadata["probs_source"] = "parsed"
+        j.probs = probs
+        if ex.task_type == TaskType.POINTWISE:
+            j.expected_score = expected_score(probs)
+    return j
+
+
+# ------------------------------------------------------------------------------ position swap
+
+
+def can_swap(ex: Example) -> bool:
+    return (
+        ex.task_type == TaskType.PAIRWISE
+        and "response A" in ex.inputs
+        and "response B" in ex.inputs
+        and ex.labels is not None
+        and {"A", "B"} <= set(ex.labels)
+    )
+
+
+_SWAP = {"A": "B", "B": "A"}
+
+
+def swap_example(ex: Example) -> Example:
+    """The same pair with the responses exchanged; the label maps A↔B (a tie stays a tie)."""
+    inputs = {}
+    for k, v in ex.inputs.items():
+        if k == "response A":
+            inputs[k] = ex.inputs["response B"]
+        elif k == "response B":
+            inputs[k] = ex.inputs["response A"]
+        else:
+            inputs[k] = v
+    targets = dict(ex.targets)
+    if "answer" in targets:
+        targets["answer"] = _SWAP.get(targets["answer"], targets["answer"])
+    return Example(
+        task=ex.task,
+        task_type=ex.task_type,
+        title=ex.title,
+        description=ex.description,
+        inputs=inputs,
+        targets=targets,
+        labels=ex.labels,
+        output_fields=ex.output_fields,
+        id=ex.id,
+        metadata=dict(ex.metadata),
+    )
+
+
+def _unswap_probs(probs: dict[str, float]) -> dict[str, float]:
+    return {lab: probs.get(_SWAP.get(lab, lab), 0.0) for lab in probs}
+
+
+def combine_orders(ex: Example, ab: Judgment, ba: Judgment, seed: int) -> Judgment:
+    """Average the two presentation orders: P(A) = (P_AB(A) + P_BA(B)) / 2, each label likewise.
+
+    Both single-order judgments (BA mapped back to the original labels) are kept in
+    ``metadata["orders"]``: position-consistency metrics need them.
+    """
+    ba_probs = _unswap_probs(ba.probs) if ba.probs is not None else None
+    ba_pred = _SWAP.get(ba.prediction, ba.prediction) if ba.prediction is not None else None
+    orders = {
+        "AB": {"prediction": ab.prediction, "probs": ab.probs, "parse_failure": ab.parse_failure},
+        "BA": {"prediction": ba_pred, "probs": ba_probs, "parse_failure": ba.parse_failure},
+    }
+    for name, single in (("AB", ab), ("BA", ba)):
+        if single.raw is not None:
+            orders[name]["raw"] = single.raw
+    usable = [p for p in (ab.probs, ba_probs) if p is not None]
+    if not usable:
+        j = Judgment(fields={}, raw=ab.raw, parse_failure=True)
+    else:
+        probs = {lab: sum(p[lab] for p in usable) / len(usable) for lab in ex.labels}
+        j = judgment_from_probs(ex, probs, seed)
+        j.parse_failure = ab.parse_failure or ba.parse_failure
+        # Generated fields (an explanation) argue for one order's answer: keep the AB order's only when
+        # that answer is the averaged one; both orders' texts stay in metadata["orders"].
+        if ab.prediction == j.prediction:
+            j.fields.update({k: v for k, v in ab.fields.items() if k != "answer"})
+            j.raw = ab.raw
+    j.truncated = ab.truncated or ba.truncated
+    j.metadata["orders"] = orders
+    j.metadata["swap"] = True
+    return j
+
+
+# ----------------------------------------------------------------------------------- the base
+
+
+class BaseRater:
+    """What every rater shares. Subclasses set ``spec`` and implement ``_judge_batch``.
+
+    ``swap``: judge each pairwise example in both orders and average (see `combine_orders`).
+    ``seed``: breaks exact ties (and drives the random rater).
+    """
+
+    spec: str = "base"
+
+    def __init__(self, *, swap: bool = False, seed: int = 0, explain: bool = False, **options: Any):
+        if options:
+            raise TypeError(f"{type(self).__name__}: unknown options {sorted(options)}")
+        self.swap = swap
+        self.seed = seed
+        self.explain = explain
+        self.n_judged = 0  # examples (single orders) this rater has judged; the resume test reads it
+
+    # -- what subclasses provide
+    def _judge_batch(self, examples: Sequence[Example]) -> list[Judgment]:
+        raise NotImplementedError
+
+    def weights_id(self) -> str:
+        """Identifies the weights (a hash), so a changed model never reuses cached judgments."""
+        return ""
+
+    # -- the cache key part that belongs to the rater
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "weights": self.weights_id(),
+            "options": self.scoring_options(),
+        }
+
+    def scoring_options(self) -> dict[str, Any]:
+        return {"swap": self.swap, "seed": self.seed, "explain": self.explain}
+
+    # -- batched judging
+    def judge(self, examples: Sequence[Example]) -> list[Judgment]:
+        examples = list(examples)
+        if not self.swap:
+            out = self._judge_batch(examples)
+            self.n_judged += len(examples)
+            return out
+        swappable = [i for i, ex in enumerate(examples) if can_swap(ex)]
+        extra = [swap_example(examples[i]) for i in swappable]
+        out = self._judge_batch(examples + extra)
+        self.n_judged += len(examples) + len(extra)
+        result = out[: len(examples)]
+        for k, i in enumerate(swappable):
+            result[i] = combine_orders(examples[i], out[i], out[len(examples) + k], self.seed)
+        return result
+
+    # -- the embedding API
+    def compare(
+        self,
+        prompt: str,
+        response_a: str,
+        response_b: str,
+        *,
+        instruction: str | None = None,
+        allow_tie: bool = False,
+    ) -> Judgment:
+        """Which response is better? ``probs["A"]`` is the calibrated P(A)."""
+        ex = Example(
+            task="api/compare",
+            task_type=TaskType.PAIRWISE,
+            title="Which response is better?",
+            description=instruction
+            or (
+                "In this task, you will be shown a prompt and two responses, A and B. Judge which response "
+                "is more helpful, correct and harmless. Answer 'A' or 'B'"
+                + (", or 'tie' if they are equally good." if allow_tie else ".")
+            ),
+            inputs={"prompt": prompt, "response A": response_a, "response B": response_b},
+            targets={},
+            labels=("A", "B", "tie") if allow_tie else PAIRWISE_LABELS,
+            output_fields=("answer", "explanation") if self.explain else ("answer",),
+            id=stable_hash(prompt, response_a, response_b)[:16],
+        )
+        return self.judge([ex])[0]
+
+    def score(
+        self, prompt: str, response: str, scale: tuple[int, int] = (1, 5), *, instruction: str | None = None
+    ) -> Judgment:
+        """Rate one response on an integer scale; ``expected_score`` is the probability-weighted rating."""
+        low, high = scale
+        ex = Example(
+            task="api/score",
+            task_type=TaskType.POINTWISE,
+            title="How good is the response?",
+            description=instruction
+            or (
+                f"In this task, you will be shown a prompt and a response. Rate the overall quality of the "
+                f"response on a scale from {low} (very poor) to {high} (excellent)."
+            ),
+            inputs={"prompt": prompt, "response": response},
+            targets={},
+            labels=score_labels(low, high),
+            output_fields=("answer", "explanation") if self.explain else ("answer",),
+            id=stable_hash(prompt, response, scale)[:16],
+        )
+        return self.judge([ex])[0]
+
+    def classify(self, fields: dict[str, str], labels: Sequence[str], instruction: str) -> Judgment:
+        """Put CONTEXT ``fields`` into one of ``labels`` following ``instruction``."""
+        ex = Example(
+            task="api/classify",
+            task_type=TaskType.CLASSIFICATION,
+            title=instruction.splitlines()[0][:200],
+            description=instruction,
+            inputs=dict(fields),
+            targets={},
+            labels=tuple(labels),
+            output_fields=("answer", "explanation") if self.explain else ("answer",),
+            id=stable_hash(fields, list(labels), instruction)[:16],
+        )
+        return self.judge([ex])[0]
+
+    def close(self) -> None:
+        """Release resources (HTTP clients); a no-op for most raters."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec}>"
