@@ -1,0 +1,103 @@
+"""`flame train`, `flame tailpatch`, `flame export`: thin handlers over the importable recipe.
+
+``register(subparsers)`` adds the three subcommands; nothing heavy is imported until a handler runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def _fail(e: Exception) -> int:
+    print(f"flame: error: {e}", file=sys.stderr)
+    return 2
+
+
+def cmd_train(args) -> int:
+    from flame.data.paths import DataRootError
+    from flame.train.config import ConfigError, load_config
+    from flame.train.recipe import TrainingError, train, validate
+
+    try:
+        overrides = list(args.overrides) + ([f"run_dir={args.run_dir}"] if args.run_dir else [])
+        config = load_config(args.config, overrides)
+        validate(config)
+        result = train(config, resume=args.resume, progress=False if args.no_progress else None)
+    except (ConfigError, TrainingError, DataRootError) as e:
+        return _fail(e)
+    except OSError as e:  # e.g. out of disk: checkpoints are renamed into place only when complete
+        return _fail(f"{e} (the last complete checkpoint is intact: free space and rerun with --resume)")
+    last = next((m for m in reversed(result.metrics) if "loss" in m), None)
+    if last:
+        print(
+            f"step {result.step}: loss {last['loss']:.4f}, {last['examples_per_s']:.2f} examples/s, "
+            f"{last['tokens_per_s']:.0f} tokens/s"
+        )
+    print(f"run directory: {result.run_dir}  (rate it with --rater run:{result.run_dir})")
+    return 0
+
+
+def cmd_tailpatch(args) -> int:
+    from flame.data.paths import DataRootError
+    from flame.train.config import ConfigError, TailpatchConfig, load_config
+    from flame.train.recipe import TrainingError
+    from flame.train.tailpatch import run_tailpatch
+
+    try:
+        overrides = list(args.overrides) + ([f"run_dir={args.run_dir}"] if args.run_dir else [])
+        if args.workers:
+            overrides.append(f"workers={args.workers}")
+        config = load_config(args.config, overrides, cls=TailpatchConfig)
+        out = run_tailpatch(config)
+    except (ConfigError, TrainingError, DataRootError) as e:
+        return _fail(e)
+    print(f"effect table: {out['effects']}")
+    if out.get("heatmap"):
+        print(f"heat map: {out['heatmap']}")
+    print(
+        f"mixture {out['mixture_name']}: {out['mixture']}  (train on it with data.mixture={out['mixture']})"
+    )
+    return 0
+
+
+def cmd_export(args) -> int:
+    from flame.train.config import ConfigError
+    from flame.train.export import export_run
+
+    try:
+        out = export_run(args.run_dir, args.out, merge_lora=args.merge_lora)
+    except ConfigError as e:
+        return _fail(e)
+    print(f"wrote {out} (load it with --rater hf:{out})")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train an autorater on a mixture (setup → train → save)",
+        description="Train an autorater: flame train CONFIG.yaml [key=value ...] [--resume]",
+    )
+    p.add_argument("config", help="a YAML config (see configs/)")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.steps=100 data.max_length=256")
+    p.add_argument("--resume", action="store_true", help="continue from the run directory's last checkpoint")
+    p.add_argument("--run-dir", help="shorthand for run_dir=...")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser(
+        "tailpatch",
+        help="tail-patch mixture optimisation (FLAMe-Opt-RM): rate each task's effect, write a mixture",
+        description="flame tailpatch CONFIG.yaml [key=value ...]: resumable, one task at a time",
+    )
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*")
+    p.add_argument("--run-dir")
+    p.add_argument("--workers", type=int, help="parallel processes (default: the config's workers)")
+    p.set_defaults(func=cmd_tailpatch)
+
+    p = subparsers.add_parser("export", help="write a run's model as a plain Hugging Face folder")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True)
+    p.add_argument("--merge-lora", action="store_true", help="merge a LoRA adapter into full weights")
+    p.set_defaults(func=cmd_export)

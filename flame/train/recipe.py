@@ -1,0 +1,539 @@
+"""`flame train`: one explicit recipe, read top to bottom: setup → train → save → cleanup.
+
+No trainer class hierarchy. ``accelerate`` supplies only what a single process cannot: process groups
+(DDP, FSDP, DeepSpeed under ``accelerate launch``), bf16 autocast, and engine-aware checkpoints of the
+model, optimizer and RNG states. The data position lives next to them in ``state.json``; a checkpoint is
+written under a temporary name and renamed when complete, so a killed run never leaves a half checkpoint.
+
+Run directory (read by ``run:RUN_DIR`` raters and ``flame export``)::
+
+    config.yaml               the resolved config
+    run.json                  base_model, mixture, tasks, seed, steps, flame_version, ...
+    metrics.jsonl             one line per log step (loss overall and per task, examples/s, tokens/s, ...)
+                              and per evaluation ({"step", "eval": {set: {accuracy, prob, n}}})
+    checkpoints/step-<N>/     model.safetensors, optimizer.bin, random_states_*.pkl, state.json
+    final/                    a plain Hugging Face model folder (LoRA merged unless train.merge_lora=false)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flame import __version__
+from flame.registry import UnknownNameError
+from flame.train.config import ConfigError, RunConfig, check_sizes, dump_yaml
+from flame.train.data import BatchStream, TrainingData, build_training_data, check_data
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a NaN loss); the message names the step and the batch's tasks."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    final_dir: Path | None = None
+    model: Any = None
+    tokenizer: Any = None
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def validate(config: RunConfig, *, check_model_path: bool = True) -> None:
+    """Every check that needs no data and no weights: fails before any work starts."""
+    from flame.data.task import load_all_tasks
+
+    check_sizes(config)
+    check_data(config.data)
+    tasks = load_all_tasks()
+    for key in ("held_in", "held_out"):
+        for name in getattr(config.eval, key):
+            try:
+                tasks.get(name)
+            except UnknownNameError as e:
+                raise ConfigError(f"eval.{key}: {e}") from None
+    for f in config.eval.files:
+        if not Path(f).is_file():
+            raise ConfigError(f"eval.files: {f} does not exist")
+    if check_model_path:
+        from flame.train.base import check_model
+
+        check_model(config.model.base)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint (temporary ``.step-N.tmp`` folders are never complete)."""
+    best = None
+    for p in (run_dir / "checkpoints").glob("step-*"):
+        if (
+            (p / "state.json").is_file()
+            and p.name[5:].isdigit()
+            and (best is None or int(p.name[5:]) > int(best.name[5:]))
+        ):
+            best = p
+    return best
+
+
+def lr_at(step: int, lr: float, warmup: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then constant (the paper's schedule)."""
+    return lr * min(1.0, step / warmup) if warmup > 0 else lr
+
+
+def pick_threads() -> int:
+    """1 or all cores, whichever runs a small matmul + elementwise workload faster right now.
+
+    Why: OpenMP threads spin at barriers; on an oversubscribed CPU (other jobs on the same cores) a
+    descheduled thread stalls every op, and one thread measured 2x faster on matmuls and 10x faster on
+    elementwise ops than two (BENCHMARKS.md). On an idle machine all cores win.
+    """
+    import torch
+
+    cores = torch.get_num_threads()
+    if cores <= 1:
+        return 1
+    x, w = torch.randn(256, 1024), torch.randn(1024, 1024)
+    best: dict[int, float] = {}
+    for _ in range(2):
+        for n in (cores, 1):
+            torch.set_num_threads(n)
+            (x @ w).mul_(1.0001)
+            t = time.perf_counter()
+            for _ in range(8):
+                y = (x @ w).mul_(1.0001)
+                y.add_(x.sum())
+            best[n] = min(best.get(n, math.inf), time.perf_counter() - t)
+    choice = min(best, key=best.get)
+    torch.set_num_threads(choice)
+    return choice
+
+
+def resolve_dtype(dtype: str) -> str:
+    if dtype != "auto":
+        return dtype
+    from flame.raters.hf import bf16_supported
+
+    return "bf16" if bf16_supported() else "fp32"
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def _load_eval_sets(config: RunConfig) -> dict:
+    from flame.data.collection import load_examples
+
+    sets = {}
+    for name in config.eval.held_in:
+        sets[f"dev/{name}"] = load_examples(name, "dev", limit=config.eval.n, seed=config.train.seed)
+    for name in config.eval.held_out:
+        sets[f"held_out/{name}"] = load_examples(name, "test", limit=config.eval.n, seed=config.train.seed)
+    for path in config.eval.files:
+        from flame.data.files import load_benchmark_file
+
+        examples = [e for e in load_benchmark_file(path).examples if e.answer is not None]
+        sets[f"file/{Path(path).name}"] = examples[: config.eval.n]
+    return {k: v for k, v in sets.items() if v}
+
+
+class _Progress:
+    """A rich progress bar with ETA and the running loss (a no-op when off)."""
+
+    def __init__(self, enabled: bool, total: int, done: int):
+        self.bar = None
+        if not enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+        )
+        self.job = self.bar.add_task("train", total=total, completed=done, info="")
+        self.bar.start()
+
+    def update(self, info: str) -> None:
+        if self.bar:
+            self.bar.update(self.job, advance=1, info=info)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.stop()
+
+
+# ------------------------------------------------------------------------------------------ the recipe
+
+
+def train(
+    config: RunConfig,
+    *,
+    resume: bool = False,
+    progress: bool | None = None,
+    on_step: Callable[[int, Any], None] | None = None,
+    save_final: bool = True,
+    keep_model: bool = False,
+    data: TrainingData | None = None,
+) -> TrainResult:
+    """Run the recipe. ``on_step(step, model)`` is called after every optimizer step (tail-patch uses it
+    for its mid-way evaluation); ``keep_model`` returns the trained model in memory."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from flame.train.base import load_model, resolve_base_model, trainable_parameters
+    from flame.train.collate import (
+        collate_causal,
+        collate_seq2seq,
+        encode_causal,
+        encode_seq2seq,
+        padding_waste,
+        token_losses,
+    )
+    from flame.train.score import score_sets
+
+    # ---------------------------------------------------------------- setup
+    validate(config, check_model_path=False)
+    base_path = resolve_base_model(config.model.base)
+    dtype = resolve_dtype(config.model.dtype)
+    # cpu=True without a GPU: a multi-process launch (torchrun, `accelerate launch`) then runs DDP over gloo.
+    accelerator = Accelerator(
+        mixed_precision="bf16" if dtype == "bf16" else "no", cpu=not torch.cuda.is_available()
+    )
+    world, rank, main = accelerator.num_processes, accelerator.process_index, accelerator.is_main_process
+    accum = check_sizes(config, world)
+    run_dir = Path(config.run_dir)
+    ckpt = latest_checkpoint(run_dir) if resume else None
+    if not resume and (
+        (run_dir / "checkpoints").is_dir()
+        and any((run_dir / "checkpoints").iterdir())
+        or (run_dir / "final").exists()
+    ):
+        raise ConfigError(
+            f"{run_dir} already holds a run: pass --resume to continue it, or set run_dir elsewhere"
+        )
+    threads = pick_threads() if config.train.threads == "auto" else config.train.threads
+    if threads:
+        torch.set_num_threads(threads)
+    if main:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(dump_yaml(config))
+    accelerator.wait_for_everyone()
+    set_seed(config.train.seed)
+
+    model, tokenizer, is_seq2seq = load_model(config.model, base_path)
+    trainable, total = trainable_parameters(model)
+    if data is None:
+        data = build_training_data(config.data, progress=main and progress is not False)
+    eval_sets = _load_eval_sets(config) if config.eval.every >= 0 and not is_seq2seq else {}
+    run_info = {
+        "base_model": config.model.base,
+        "base_path": base_path,
+        "mixture": config.data.mixture,
+        "tasks": data.tasks,
+        "files": config.data.files,
+        "seed": config.train.seed,
+        "steps": 0,
+        "target_steps": config.train.steps,
+        "flame_version": __version__,
+        "dtype": dtype,
+        "processes": world,
+        "gradient_accumulation": accum,
+        "trainable_parameters": trainable,
+        "parameters": total,
+        "lora": config.model.lora.enabled,
+        "threads": torch.get_num_threads(),
+        "finished": False,
+    }
+    if main:
+        _write_json(run_dir / "data.json", data.summary())
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        params,
+        lr=config.optim.lr,
+        betas=(config.optim.beta1, config.optim.beta2),
+        eps=config.optim.eps,
+        weight_decay=config.optim.weight_decay,
+    )
+    if config.train.compile:
+        model = torch.compile(model)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    # FSDP replaces parameters with sharded ones: clip what the prepared model holds.
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.train()
+
+    start, stream_state, seen = 0, None, {"examples": 0, "tokens": 0, "elapsed_s": 0.0}
+    if ckpt is not None:
+        accelerator.load_state(str(ckpt))
+        state = json.loads((ckpt / "state.json").read_text())
+        start, stream_state, seen = state["step"], state["stream"], state["seen"]
+        if main:
+            _truncate_metrics(run_dir / "metrics.jsonl", start)
+    elif resume and main:
+        print(f"no checkpoint in {run_dir}: starting from step 0")
+    pad_id = tokenizer.pad_token_id
+    encode = encode_seq2seq if is_seq2seq else encode_causal
+    collate = collate_seq2seq if is_seq2seq else collate_causal
+    stream = BatchStream(
+        data,
+        lambda ex: encode(ex, tokenizer, config.data.max_length, config.data.loss_on),
+        config.train.batch_size,
+        config.data.bucket_batches,
+        config.train.seed,
+        stream_state,
+    )
+    task_index = {t: i for i, t in enumerate(data.tasks)}
+    metrics: list[dict[str, Any]] = []
+    metrics_file = (run_dir / "metrics.jsonl").open("a", encoding="utf-8") if main else None
+
+    def log(record: dict[str, Any]) -> None:
+        metrics.append(record)
+        if metrics_file:
+            metrics_file.write(json.dumps(record) + "\n")
+            metrics_file.flush()
+
+    def evaluate(step: int) -> None:
+        if not eval_sets:
+            return
+        scores = score_sets(
+            model,
+            tokenizer,
+            eval_sets,
+            max_length=config.data.max_length,
+            batch_size=config.eval.batch_size,
+            autocast=accelerator.autocast,
+        )
+        log({"step": step, "eval": scores})
+
+    def save_checkpoint(step: int) -> None:
+        final = run_dir / "checkpoints" / f"step-{step}"
+        tmp = run_dir / "checkpoints" / f".step-{step}.tmp"
+        if main:
+            shutil.rmtree(tmp, ignore_errors=True)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(tmp))
+        if main:
+            _write_json(tmp / "state.json", {"step": step, "stream": stream.state.to_dict(), "seen": seen})
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+            kept = sorted(latest_all(run_dir), key=lambda p: int(p.name[5:]))
+            for old in kept[: -max(1, config.train.keep_checkpoints)]:
+                shutil.rmtree(old, ignore_errors=True)
+            _write_json(run_dir / "run.json", {**run_info, "steps": step})
+        accelerator.wait_for_everyone()
+
+    # ---------------------------------------------------------------- train
+    show = (config.train.progress if progress is None else progress) and main
+    bar = _Progress(show, config.train.steps, start)
+    window = _Window(len(data.tasks))
+    sums = torch.zeros(2 * len(data.tasks), dtype=torch.float64)
+    step = start
+    began = time.monotonic()
+    deadline = began + 60 * config.train.max_minutes if config.train.max_minutes else None
+    try:
+        for step in range(start + 1, config.train.steps + 1):
+            t0 = time.perf_counter()
+            batch = stream.next_batch()
+            micro = [
+                batch[i : i + config.train.micro_batch_size]
+                for i in range(0, len(batch), config.train.micro_batch_size)
+            ]
+            mine = micro[rank::world]
+            n_target = sum(e.n_target for e in batch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, config.optim.lr, config.optim.warmup_steps)
+            sums.zero_()
+            for i, mb in enumerate(mine):
+                tensors = {k: v.to(accelerator.device) for k, v in collate(mb, pad_id).items()}
+                sync = contextlib.nullcontext() if i == len(mine) - 1 else accelerator.no_sync(model)
+                with sync:
+                    with accelerator.autocast():
+                        losses, _ = token_losses(model, tensors, is_seq2seq)
+                    # Normalised by the *global* batch's target tokens, times the process count because DDP
+                    # averages gradients: the step equals one process running the whole batch.
+                    accelerator.backward(losses.sum() * world / n_target)
+                per_example = losses.detach().sum(-1).double().cpu()
+                for e, v in zip(mb, per_example, strict=True):
+                    sums[task_index[e.task]] += v
+                    sums[len(data.tasks) + task_index[e.task]] += e.n_target
+            totals = accelerator.reduce(sums.to(accelerator.device), "sum").cpu() if world > 1 else sums
+            loss = float(totals[: len(data.tasks)].sum() / totals[len(data.tasks) :].sum())
+            if not math.isfinite(loss):
+                raise TrainingError(
+                    f"loss is {loss} at step {step}; the batch held tasks {sorted({e.task for e in batch})} "
+                    f"(the last checkpoint is intact; lower optim.lr or drop the task)"
+                )
+            grad_norm = None
+            if config.optim.max_grad_norm > 0:
+                grad_norm = float(accelerator.clip_grad_norm_(params, config.optim.max_grad_norm))
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            dt = time.perf_counter() - t0
+            real = sum(e.n_tokens for e in batch)
+            seen["examples"] += len(batch)
+            seen["tokens"] += real
+            seen["elapsed_s"] += dt
+            window.add(totals, len(batch), real, padding_waste(micro), dt, grad_norm)
+            if step % config.train.log_every == 0 or step == config.train.steps:
+                log(window.record(step, data.tasks, optimizer.param_groups[0]["lr"], seen))
+            bar.update(f"loss {loss:.3f}")
+            if on_step is not None:
+                on_step(step, model)
+            out_of_time = deadline is not None and time.monotonic() > deadline
+            if out_of_time and world > 1:  # every process must stop at the same step
+                flag = torch.tensor([float(out_of_time)], device=accelerator.device)
+                out_of_time = bool(accelerator.reduce(flag, "max").item())
+            last = step == config.train.steps or out_of_time
+            if config.train.save_every and step % config.train.save_every == 0 and not last:
+                save_checkpoint(step)
+            if config.eval.every > 0 and step % config.eval.every == 0 and not last:
+                evaluate(step)
+            if out_of_time:
+                if main:
+                    print(f"train.max_minutes={config.train.max_minutes} reached: stopping after step {step}")
+                break
+    finally:
+        bar.close()
+
+    # ---------------------------------------------------------------- save
+    if (config.train.save_every or save_final) and latest_checkpoint(
+        run_dir
+    ) != run_dir / "checkpoints" / f"step-{step}":
+        save_checkpoint(step)
+    if config.eval.every >= 0:
+        evaluate(step)
+    final_dir = None
+    unwrapped = accelerator.unwrap_model(model)
+    if save_final:
+        final_dir = run_dir / "final"
+        if main:
+            save_hf_folder(unwrapped, tokenizer, final_dir, merge_lora=config.train.merge_lora)
+            _write_json(
+                run_dir / "run.json",
+                {
+                    **run_info,
+                    "steps": step,
+                    "finished": True,
+                    "stopped_by_time_limit": step < config.train.steps,
+                },
+            )
+        accelerator.wait_for_everyone()
+
+    # ---------------------------------------------------------------- cleanup
+    if metrics_file:
+        metrics_file.close()
+    accelerator.end_training()
+    result = TrainResult(run_dir, step, metrics, final_dir)
+    if keep_model:
+        result.model, result.tokenizer = unwrapped, tokenizer
+    return result
+
+
+def latest_all(run_dir: Path) -> list[Path]:
+    return [
+        p
+        for p in (run_dir / "checkpoints").glob("step-*")
+        if (p / "state.json").is_file() and p.name[5:].isdigit()
+    ]
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop metric lines logged after the checkpoint we resume from: they will be logged again."""
+    if not path.is_file():
+        return
+    keep = [
+        line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step
+    ]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
+class _Window:
+    """Sums over the steps between two log lines."""
+
+    def __init__(self, n_tasks: int):
+        self.n = n_tasks
+        self.reset()
+
+    def reset(self) -> None:
+        import torch
+
+        self.sums = torch.zeros(2 * self.n, dtype=torch.float64)
+        self.examples = self.tokens = self.pad = self.slots = self.steps = 0
+        self.time = 0.0
+        self.grad_norms: list[float] = []
+
+    def add(self, totals, examples, tokens, waste, dt, grad_norm) -> None:
+        self.sums += totals
+        self.examples += examples
+        self.tokens += tokens
+        self.pad += waste[0]
+        self.slots += waste[1]
+        self.time += dt
+        self.steps += 1
+        if grad_norm is not None:
+            self.grad_norms.append(grad_norm)
+
+    def record(self, step: int, tasks: list[str], lr: float, seen: dict) -> dict[str, Any]:
+        loss_sum, count = self.sums[: self.n], self.sums[self.n :]
+        rec = {
+            "step": step,
+            "loss": round(float(loss_sum.sum() / count.sum()), 6),
+            "loss_by_task": {
+                t: round(float(loss_sum[i] / count[i]), 6) for i, t in enumerate(tasks) if count[i] > 0
+            },
+            "examples_per_s": round(self.examples / self.time, 4),
+            "tokens_per_s": round(self.tokens / self.time, 2),
+            "padding_waste": round(self.pad / max(1, self.slots), 4),
+            "lr": lr,
+            "grad_norm": round(sum(self.grad_norms) / len(self.grad_norms), 4) if self.grad_norms else None,
+            "examples_seen": seen["examples"],
+            "tokens_seen": seen["tokens"],
+            "elapsed_s": round(seen["elapsed_s"], 2),
+        }
+        self.reset()
+        return rec
+
+
+def save_hf_folder(model, tokenizer, out: Path, *, merge_lora: bool = True) -> Path:
+    """A plain Hugging Face folder (config, safetensors, tokenizer), written to a temporary name first.
+
+    A PEFT model is merged into full weights (``merge_lora``) or saved as an adapter whose
+    adapter_config.json names its base folder.
+    """
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if hasattr(model, "peft_config") and merge_lora:
+        model = model.merge_and_unload()
+    if hasattr(model, "_orig_mod"):  # torch.compile wrapper
+        model = model._orig_mod
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    return out
