@@ -1,0 +1,231 @@
+"""A benchmark: named evaluation data (registered tasks or a file) plus how its subsets aggregate.
+
+One small unit per benchmark (lm-evaluation-harness's habit). A benchmark is built over *tasks selected
+by dataset folder and task type* rather than over hard-coded task names, so a task added to a dataset
+joins its benchmark, and a benchmark that selects nothing fails loudly instead of scoring zero rows.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flame.registry import Registry
+from flame.types import Example, TaskType
+
+# The paper evaluates 256 random examples per task (§5); a model rater needs about a second per judgment.
+DEFAULT_LIMIT = 256
+
+
+class EmptyBenchmarkError(ValueError):
+    """A benchmark (or file) with no usable rows: a clear error, never a silent zero."""
+
+
+@dataclass
+class Subset:
+    """The rows of one benchmark subset (a task, or a file's ``subset`` value) and where they came from."""
+
+    name: str
+    task: str
+    task_type: TaskType
+    examples: list[Example]
+    available: int  # rows before the cap
+
+    @property
+    def labels(self) -> tuple[str, ...] | None:
+        return self.examples[0].labels if self.examples else None
+
+
+@dataclass
+class BenchmarkData:
+    benchmark: Benchmark
+    subsets: list[Subset]
+    problems: list[str] = field(default_factory=list)  # "file:line: reason" for malformed rows
+    n_problems: int = 0
+    source: str = ""
+
+    @property
+    def n(self) -> int:
+        return sum(len(s.examples) for s in self.subsets)
+
+    def sizes(self) -> dict[str, int]:
+        return {s.name: len(s.examples) for s in self.subsets}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """What to load and how to aggregate it.
+
+    ``aggregate``: ``mean`` (unweighted mean over subsets of each metric: SummaC's four subsets, SummEval's
+    four aspects, AggreFact's datasets), ``pooled`` (all rows as one table: a file), or ``rewardbench``
+    (the official section weighting, ``flame.benchmarks.rewardbench``).
+    ``binarize`` maps a task's labels onto a binary space (WiCE: supported vs. not), ``binary_labels``
+    names that space. ``human`` holds known human ceilings, metric → value, shown beside the raters.
+    """
+
+    name: str
+    description: str
+    task_type: TaskType
+    group: str
+    primary: str
+    datasets: tuple[str, ...] = ()
+    split: str = "test"
+    aggregate: str = "mean"
+    binarize: dict[str, str] | None = None
+    binary_labels: tuple[str, ...] | None = None
+    human: dict[str, float] | None = None
+    human_note: str = ""
+    version: str = "v1"
+    loader: Callable[..., BenchmarkData] | None = None
+    eval_only: bool = True
+
+    def task_names(self) -> list[str]:
+        """The registered tasks this benchmark covers (by dataset folder and task type)."""
+        from flame.data.task import load_all_tasks
+
+        tasks = load_all_tasks()
+        return [
+            t.name
+            for t in tasks.values()
+            if t.dataset in self.datasets and t.task_type == self.task_type and t.eval_only == self.eval_only
+        ]
+
+    def load(self, limit: int | None = DEFAULT_LIMIT, seed: int = 0) -> BenchmarkData:
+        """Every subset, each capped at ``limit`` seeded examples (None: all)."""
+        if self.loader is not None:
+            data = self.loader(self, limit=limit, seed=seed)
+        else:
+            data = self._load_tasks(limit, seed)
+        if not data.subsets or data.n == 0:
+            what = data.source or ", ".join(self.datasets) or self.name
+            raise EmptyBenchmarkError(
+                f"benchmark {self.name!r} has no usable rows ({what}"
+                + (f"; {data.n_problems} malformed rows" if data.n_problems else "")
+                + ")"
+            )
+        return data
+
+    def _load_tasks(self, limit: int | None, seed: int) -> BenchmarkData:
+        from flame.data.collection import load_examples
+
+        names = self.task_names()
+        if not names:
+            raise EmptyBenchmarkError(
+                f"benchmark {self.name!r} selects no registered task (datasets {list(self.datasets)}, "
+                f"type {self.task_type}, eval_only={self.eval_only})"
+            )
+        subsets = []
+        for name in names:
+            everything = load_examples(name, self.split)
+            examples = cap(everything, limit, seed)
+            subsets.append(
+                Subset(subset_name(name, self.datasets), name, self.task_type, examples, len(everything))
+            )
+        return BenchmarkData(self, [s for s in subsets if s.examples], source=", ".join(names))
+
+
+def subset_name(task: str, datasets: tuple[str, ...]) -> str:
+    """``summac_benchmark_factcc_consistency_classification_v1`` → ``factcc_consistency``: the task name
+    less its dataset prefix, type and version (the whole name when nothing is left)."""
+    short = task
+    for d in sorted(datasets, key=len, reverse=True):
+        if short.startswith(d + "_"):
+            short = short[len(d) + 1 :]
+            break
+    for suffix in ("_v1", "_v2", "_v3"):
+        short = short.removesuffix(suffix)
+    for kind in ("_pairwise", "_pointwise", "_classification", "_generative"):
+        short = short.removesuffix(kind)
+    return short or task
+
+
+def cap(examples: list[Example], limit: int | None, seed: int) -> list[Example]:
+    """A seeded random subset of ``limit`` rows, kept in stored order (all rows when limit is None)."""
+    if limit is None or limit >= len(examples):
+        return list(examples)
+    keep = sorted(random.Random(seed).sample(range(len(examples)), limit))
+    return [examples[i] for i in keep]
+
+
+def split_by_subset(
+    examples: list[Example], limit: int | None, seed: int, task: str, default: str = "all"
+) -> list[Subset]:
+    """Group a file's examples by ``metadata["subset"]`` (one ``default`` subset when absent), each capped."""
+    groups: dict[str, list[Example]] = {}
+    for ex in examples:
+        groups.setdefault(str(ex.metadata.get("subset") or default), []).append(ex)
+    return [
+        Subset(name, task, rows[0].task_type, cap(rows, limit, seed), len(rows))
+        for name, rows in sorted(groups.items())
+    ]
+
+
+def file_benchmark(path: str | Path, name: str | None = None, format: str | None = None) -> Benchmark:
+    """Any benchmark JSONL file (``flame.data.files`` layout) as a pooled benchmark.
+
+    The format is detected from the rows; subsets come from the rows' ``subset`` field.
+    """
+    from flame.data.files import load_benchmark_file
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such benchmark file: {path}")
+    loaded = load_benchmark_file(path, format=format)
+    task_type = TaskType(loaded.format) if loaded.format in {t.value for t in TaskType} else TaskType.PAIRWISE
+    primary = {
+        TaskType.PAIRWISE: "accuracy",
+        TaskType.CLASSIFICATION: "accuracy",
+        TaskType.POINTWISE: "spearman",
+    }[task_type]
+
+    def load(bench: Benchmark, limit: int | None, seed: int) -> BenchmarkData:
+        subsets = split_by_subset(loaded.examples, limit, seed, f"file:{path.name}")
+        return BenchmarkData(bench, subsets, list(loaded.problems), len(loaded.problems), source=str(path))
+
+    return Benchmark(
+        name=name or path.name.split(".")[0],
+        description=f"benchmark file {path}",
+        task_type=task_type,
+        group="files",
+        primary=primary,
+        aggregate="pooled",
+        loader=load,
+        version=f"file:{_file_digest(path)}",
+    )
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
+SUITES: Registry[tuple[str, ...] | Callable[[], list[str]]] = Registry("suite")
+
+
+def register_benchmark(bench: Benchmark) -> Benchmark:
+    return BENCHMARKS.add(bench.name, bench)
+
+
+def describe(bench: Benchmark) -> dict[str, Any]:
+    return {
+        "name": bench.name,
+        "version": bench.version,
+        "type": str(bench.task_type),
+        "group": bench.group,
+        "primary": bench.primary,
+        "aggregate": bench.aggregate,
+        "datasets": list(bench.datasets),
+        "split": bench.split,
+        "binarize": bench.binarize,
+        "human": bench.human,
+        "description": bench.description,
+    }

@@ -1,0 +1,215 @@
+"""`flame eval`, `flame bias`, `flame report`, `flame rerank`: thin handlers over flame.evaluate.
+
+Wired into flame/cli.py with one call: ``register(sub)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def _user_errors(handler):
+    """Known failures (empty benchmark, refused overlap, bad spec) become one-line CLI errors."""
+    import functools
+
+    @functools.wraps(handler)
+    def run(args) -> int:
+        from flame.benchmarks import EmptyBenchmarkError
+        from flame.cli import CliError
+        from flame.evaluate.contamination import ContaminationError
+
+        try:
+            from flame.raters import RaterError
+        except ImportError:  # pragma: no cover
+            RaterError = ContaminationError  # noqa: N806
+        try:
+            return handler(args)
+        except (EmptyBenchmarkError, ContaminationError, RaterError, ValueError) as e:
+            raise CliError(str(e)) from e
+
+    return run
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _rater_options(args) -> dict:
+    opts = {}
+    for key in ("batch_size", "max_length", "threads"):
+        value = getattr(args, key, None)
+        if value is not None and key != "batch_size":
+            opts[key] = value
+    return opts
+
+
+def _benchmark_items(args) -> list[str]:
+    items = [*(args.suite or []), *(args.benchmark or []), *(args.file or [])]
+    if not items:
+        raise ValueError("name what to evaluate: --suite NAME, --benchmark NAME or --file FILE.jsonl")
+    return items
+
+
+@_user_errors
+def cmd_eval(args) -> int:
+    from flame.evaluate.harness import evaluate
+
+    results = evaluate(
+        args.rater or ["smollm2"],
+        _benchmark_items(args),
+        out=args.out,
+        limit=args.limit if args.limit is not None else 256,
+        full=args.full,
+        seed=args.seed,
+        n_resamples=args.resamples,
+        swap=args.swap,
+        ties=args.ties,
+        cache=args.cache,
+        baselines=not args.no_baselines,
+        allow_overlap=args.allow_overlap,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+        rater_options=_rater_options(args),
+        log=None if args.quiet else _log,
+    )
+    from flame.evaluate.report import summary_rows
+
+    for row in summary_rows(results):
+        cells = "  ".join(
+            f"{r}={row['cells'][r]['value']:.3f}" if row["cells"].get(r) else f"{r}=–"
+            for r in results.rater_specs()
+        )
+        print(f"{row['label']:<32} {row['metric']:<18} {cells}")
+    print(f"wrote {Path(args.out) / 'results.json'}, report.md, report.html, plots/")
+    return 0
+
+
+@_user_errors
+def cmd_bias(args) -> int:
+    from flame.evaluate.bias import run_bias
+
+    report = run_bias(
+        args.rater,
+        _benchmark_items(args),
+        out=args.out,
+        limit=args.limit,
+        seed=args.seed,
+        n_resamples=args.resamples,
+        cache=args.cache,
+        batch_size=args.batch_size,
+        probes=args.probe,
+        log=_log,
+    )
+    for row in report["rows"]:
+        print(
+            f"{row['rater']:<16} {row['probe']:<14} {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+            f"n={row['n']}  shift={row['shift']:+.3f}"
+        )
+    if args.out:
+        print(f"wrote {Path(args.out) / 'bias.json'}, bias.md, plots/bias.png")
+    return 0
+
+
+@_user_errors
+def cmd_report(args) -> int:
+    from flame.evaluate.report import rebuild
+
+    written = rebuild(args.dirs, out=args.out)
+    print("wrote " + ", ".join(str(p) for p in written.values()))
+    return 0
+
+
+@_user_errors
+def cmd_rerank(args) -> int:
+    from flame.evaluate.rerank import run_rerank
+
+    summary = run_rerank(
+        args.rater,
+        input=args.input,
+        dataset=args.dataset,
+        method=args.method,
+        out=args.out,
+        seed=args.seed,
+        limit=args.limit,
+        n_resamples=args.resamples,
+        cache=args.cache,
+        batch_size=args.batch_size,
+        log=_log,
+    )
+    for line in summary.get("lines", []):
+        print(line)
+    return 0
+
+
+def _common(p, rater_many: bool = True) -> None:
+    if rater_many:
+        p.add_argument(
+            "--rater", action="append", help="rater spec (repeatable): smollm2, hf:PATH, run:DIR, length ..."
+        )
+    p.add_argument("--seed", type=int, default=0, help="sampling, tie-break and bootstrap seed")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the 95%% CIs")
+    p.add_argument(
+        "--cache", default=None, help="judgment cache (SQLite; default FLAME_CACHE/judgments.sqlite)"
+    )
+    p.add_argument("--batch-size", type=int, default=8)
+
+
+def _data_args(p) -> None:
+    p.add_argument("--suite", action="append", help="heldout_v1, heldin_v1 or all")
+    p.add_argument(
+        "--benchmark", action="append", help="a benchmark name (rewardbench=PATH, llm_aggrefact=PATH too)"
+    )
+    p.add_argument("--file", action="append", help="a benchmark JSONL file (repeatable)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="evaluate raters on benchmarks: metrics with CIs and reports")
+    _common(p)
+    _data_args(p)
+    p.add_argument("--out", required=True, help="output folder (results.json, predictions.jsonl, reports)")
+    p.add_argument("--limit", type=int, default=None, help="examples per task (default 256, seeded)")
+    p.add_argument("--full", action="store_true", help="every example (no cap)")
+    p.add_argument("--swap", action="store_true", help="judge pairwise examples in both orders (consistency)")
+    p.add_argument(
+        "--ties", choices=["exclude", "include"], default="exclude", help="gold ties in pairwise accuracy"
+    )
+    p.add_argument("--no-baselines", action="store_true", help="leave out the length and random baselines")
+    p.add_argument(
+        "--allow-overlap", action="store_true", help="flag, not refuse, benchmark/training overlap"
+    )
+    p.add_argument("--max-length", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = subparsers.add_parser("bias", help="bias probes (order, length, bandwagon ...) with CIs")
+    _common(p, rater_many=False)
+    p.add_argument("--rater", required=True)
+    _data_args(p)
+    p.add_argument("--probe", action="append", help="run only these probes (repeatable)")
+    p.add_argument("--limit", type=int, default=128, help="pairwise examples per task")
+    p.add_argument("--out", default=None)
+    p.set_defaults(func=cmd_bias)
+
+    p = subparsers.add_parser("report", help="rebuild report.md/report.html from results; compare runs")
+    p.add_argument("dirs", nargs="+", help="run folders holding results.json")
+    p.add_argument("--out", default=None, help="where to write (required when comparing runs)")
+    p.set_defaults(func=cmd_report)
+
+    p = subparsers.add_parser(
+        "rerank", help="best-of-N selection by pointwise scores or a pairwise round robin"
+    )
+    _common(p, rater_many=False)
+    p.add_argument("--rater", required=True)
+    p.add_argument("--input", default=None, help="JSONL rows: prompt, candidates, optional grades")
+    p.add_argument(
+        "--dataset",
+        default=None,
+        choices=["codegen_human_grades", "wqrm_writing_quality", "squality_human_eval"],
+        help="evaluate on shared data with human grades instead of --input",
+    )
+    p.add_argument("--method", choices=["pointwise", "pairwise"], default="pairwise")
+    p.add_argument("--limit", type=int, default=None, help="items (prompts) to rerank")
+    p.add_argument("--out", default=None, help="write picks (JSONL) and summary here")
+    p.set_defaults(func=cmd_rerank)

@@ -1,0 +1,464 @@
+"""Reports from ``results.json``: Markdown and one self-contained HTML file (inline PNGs, inline JS).
+
+Everything here reads a ``Results`` (fresh or loaded from disk), so ``flame report DIR [DIR ...]``
+rebuilds the same files from a finished run, and several runs can be compared side by side (their
+raters are then named ``RUN/SPEC``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from flame.evaluate.harness import ALL, Results
+
+BASELINES = ("length", "random")
+MAX_DISAGREEMENTS = 400  # shown in the HTML; the count of all of them is stated beside the list
+
+
+# ------------------------------------------------------------------------------- formatting
+
+
+def _nan(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    return "–" if _nan(x) else f"{x:.{digits}f}"
+
+
+def cell(e: dict[str, Any] | None) -> str:
+    """``0.773 [0.679, 0.859] n=64``: value, 95% CI and n in every cell."""
+    if e is None:
+        return ""
+    ci = "" if _nan(e["ci_low"]) else f" [{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
+    return f"{fmt(e['value'])}{ci} n={e['n']}"
+
+
+# ------------------------------------------------------------------------------ combining runs
+
+
+def combine(runs: list[Results], labels: list[str] | None = None) -> Results:
+    """Several runs as one: raters renamed ``LABEL/SPEC`` (one run: unchanged)."""
+    if len(runs) == 1:
+        return runs[0]
+    labels = labels or [r.out.name if r.out else f"run{i + 1}" for i, r in enumerate(runs)]
+    first = runs[0]
+
+    def rename(rows, label):
+        return [{**row, "rater": f"{label}/{row['rater']}"} for row in rows]
+
+    benches: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        for b in r.benchmarks:
+            benches.setdefault(b["name"], b)
+    examples: dict[tuple, dict] = {}
+    for r in runs:
+        for ex in r.examples:
+            examples.setdefault((ex["benchmark"], ex["subset"], ex["task"], ex["id"]), ex)
+    return Results(
+        config={"runs": {lab: r.config for lab, r in zip(labels, runs, strict=True)}},
+        raters=[
+            {**x, "spec": f"{lab}/{x['spec']}"} for lab, r in zip(labels, runs, strict=True) for x in r.raters
+        ],
+        benchmarks=list(benches.values()),
+        metrics=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.metrics, lab)],
+        counts=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.counts, lab)],
+        calibration=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.calibration, lab)],
+        contamination=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.contamination, lab)],
+        environment={lab: r.environment for lab, r in zip(labels, runs, strict=True)} | {"compared": labels},
+        predictions=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.predictions, lab)],
+        examples=list(examples.values()),
+        out=first.out,
+    )
+
+
+# ---------------------------------------------------------------------------------- tables
+
+
+def summary_rows(results: Results) -> list[dict[str, Any]]:
+    """One row per benchmark headline (plus swap consistency, RewardBench sections) and per group."""
+    raters = results.rater_specs()
+    index = {(m["rater"], m["benchmark"], m["subset"], m["metric"]): m for m in results.metrics}
+    rows = []
+    names = [b["name"] for b in results.benchmarks]
+    for b in results.benchmarks:
+        metrics = [b["primary"]]
+        if any(m["benchmark"] == b["name"] and m["metric"] == "consistency" for m in results.metrics):
+            metrics.append("consistency")
+        subsets = [ALL]
+        if b["aggregate"] == "rewardbench":
+            subsets = [ALL, "Chat", "Chat Hard", "Safety", "Reasoning", "Prior Sets"]
+        for subset in subsets:
+            for metric in metrics if subset == ALL else ["accuracy"]:
+                cells = {r: index.get((r, b["name"], subset, metric)) for r in raters}
+                if not any(cells.values()):
+                    continue
+                human = (b.get("human") or {}).get(metric) if subset == ALL else None
+                label = b["name"] if subset == ALL else f"{b['name']} / {subset}"
+                rows.append(
+                    {
+                        "label": label,
+                        "benchmark": b["name"],
+                        "subset": subset,
+                        "metric": metric,
+                        "cells": cells,
+                        "human": human,
+                    }
+                )
+    groups = list(dict.fromkeys(m["benchmark"] for m in results.metrics if m["benchmark"] not in names))
+    for g in groups:
+        metric = next(m["metric"] for m in results.metrics if m["benchmark"] == g)
+        cells = {r: index.get((r, g, ALL, metric)) for r in raters}
+        rows.append(
+            {
+                "label": g,
+                "benchmark": g,
+                "subset": ALL,
+                "metric": metric,
+                "cells": cells,
+                "human": None,
+                "group": True,
+            }
+        )
+    return rows
+
+
+def detail_rows(results: Results, bench: str) -> list[dict[str, Any]]:
+    raters = results.rater_specs()
+    keys = list(dict.fromkeys((m["subset"], m["metric"]) for m in results.metrics if m["benchmark"] == bench))
+    index = {(m["rater"], m["subset"], m["metric"]): m for m in results.metrics if m["benchmark"] == bench}
+    return [
+        {"subset": s, "metric": metric, "cells": {r: index.get((r, s, metric)) for r in raters}}
+        for s, metric in keys
+    ]
+
+
+# -------------------------------------------------------------------------------- markdown
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _run_lines(results: Results) -> list[str]:
+    c, env = results.config, results.environment
+    if "runs" in c:
+        return [f"Comparing runs: {', '.join(env.get('compared', []))}."]
+    versions = env.get("versions", {})
+    return [
+        f"- raters: {', '.join(results.rater_specs())}",
+        f"- benchmarks: {', '.join(b['name'] for b in results.benchmarks)}",
+        f"- examples per task: {'all' if c.get('limit') is None else c.get('limit')} (seed {c.get('seed')}); "
+        f"position swap: {'on' if c.get('swap') else 'off'}; gold ties: {c.get('ties')}",
+        f"- confidence intervals: 95% percentile bootstrap, {c.get('bootstrap', {}).get('resamples')} "
+        f"resamples stratified by subset, seed {c.get('bootstrap', {}).get('seed')}",
+        f"- flame {versions.get('flame')}, git {env.get('git_commit')}, {env.get('time')}",
+    ]
+
+
+def markdown(results: Results, plots: dict[str, Path] | None = None) -> str:
+    raters = results.rater_specs()
+    lines = ["# flame evaluation report", "", *_run_lines(results), "", "## Summary", ""]
+    lines.append(
+        "Each cell: value [95% CI] n. Pairwise: accuracy (gold ties excluded and counted); factual "
+        "consistency: balanced accuracy; pointwise: Spearman correlation. Means are over benchmarks."
+    )
+    lines.append("")
+    srows = summary_rows(results)
+    has_human = any(r["human"] is not None for r in srows)
+    header = ["benchmark", "metric", *raters] + (["human"] if has_human else [])
+    body = []
+    for r in srows:
+        label = f"**{r['label']}**" if r.get("group") else r["label"]
+        row = [label, r["metric"], *[cell(r["cells"][x]) for x in raters]]
+        if has_human:
+            row.append(fmt(r["human"]) if r["human"] is not None else "")
+        body.append(row)
+    lines += [_md_table(header, body), ""]
+    notes = [b for b in results.benchmarks if b.get("human")]
+    for b in notes:
+        human = ", ".join(f"{k} {v:.2f}" for k, v in b["human"].items())
+        lines.append(f"Human ceiling, {b['name']}: {human}.")
+    if notes:
+        lines.append("")
+    if plots and "summary" in plots:
+        lines += [f"![summary]({plots['summary'].relative_to(plots['summary'].parent.parent)})", ""]
+
+    lines += ["## Per benchmark", ""]
+    for b in results.benchmarks:
+        lines += [
+            f"### {b['name']}",
+            "",
+            f"{b['description']} (version {b['version']}, {b['n']} examples)",
+            "",
+        ]
+        rows = [
+            [d["subset"], d["metric"], *[cell(d["cells"][x]) for x in raters]]
+            for d in detail_rows(results, b["name"])
+        ]
+        lines += [_md_table(["subset", "metric", *raters], rows), ""]
+
+    if results.calibration:
+        lines += ["## Calibration", "", "Raters that give probabilities (soft, not 0/1).", ""]
+        rows = [
+            [c["rater"], c["benchmark"], fmt(c["ece"]), fmt(c["brier"]), str(c["n"])]
+            for c in results.calibration
+        ]
+        lines += [_md_table(["rater", "benchmark", "ECE", "Brier", "n"], rows), ""]
+        for key, path in (plots or {}).items():
+            if key.startswith("reliability"):
+                lines += [f"![{key}]({path.relative_to(path.parent.parent)})", ""]
+
+    lines += ["## Counts", ""]
+    rows = [
+        [
+            c["rater"],
+            c["benchmark"],
+            c["subset"],
+            str(c["n"]),
+            str(c["parse_failures"]),
+            str(c["ties_excluded"]),
+            str(c.get("truncated", 0)),
+        ]
+        for c in results.counts
+    ]
+    lines += [
+        _md_table(
+            ["rater", "benchmark", "subset", "n", "parse failures", "gold ties excluded", "truncated"], rows
+        ),
+        "",
+    ]
+    bad = [b for b in results.benchmarks if b.get("malformed_rows")]
+    if bad:
+        lines += ["## Malformed rows (skipped)", ""]
+        for b in bad:
+            lines.append(f"- {b['name']}: {b['malformed_rows']} rows")
+            lines += [f"  - {p}" for p in b["problems"][:20]]
+        lines.append("")
+    if results.contamination:
+        lines += ["## Overlap with training data (flagged)", ""]
+        lines += [f"- {f['rater']} × {f['benchmark']}: {f['detail']}" for f in results.contamination]
+        lines.append("")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ HTML
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}
+th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}tr.group td{font-weight:bold;background:#fafafa}
+.ci{color:#777;font-size:11px}.dis{border:1px solid #ddd;border-radius:4px;padding:6px 10px;margin:8px 0}
+.dis pre{white-space:pre-wrap;background:#f8f8f8;padding:4px;max-height:14em;overflow:auto;font-size:12px}
+.wrong{color:#b00}.right{color:#070}img{max-width:100%}
+"""
+
+JS = """
+function applyFilter(){
+  var b=document.getElementById('f-bench').value, s=document.getElementById('f-subset').value,
+      r=document.getElementById('f-rater').value, shown=0;
+  document.querySelectorAll('.dis').forEach(function(d){
+    var ok=(!b||d.dataset.benchmark===b)&&(!s||d.dataset.subset===s)&&(!r||d.dataset.raters.split('|').indexOf(r)>=0);
+    d.style.display=ok?'':'none'; if(ok)shown++;});
+  document.getElementById('f-count').textContent=shown;
+}
+"""
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _html_cell(e: dict[str, Any] | None) -> str:
+    if e is None:
+        return '<td class="num"></td>'
+    ci = "" if _nan(e["ci_low"]) else f" <span class=ci>[{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]</span>"
+    return (
+        f'<td class="num" data-value="{fmt(e["value"])}" data-n="{e["n"]}">{fmt(e["value"])}{ci}'
+        f" <span class=ci>n={e['n']}</span></td>"
+    )
+
+
+def disagreements(results: Results) -> tuple[list[dict[str, Any]], int]:
+    """Examples some rater got wrong (model raters; the baselines only when there is nothing else)."""
+    model = [r for r in results.rater_specs() if r.split("/")[-1] not in BASELINES]
+    chosen = set(model or results.rater_specs())
+    by_key: dict[tuple, list[dict]] = {}
+    for p in results.predictions:
+        by_key.setdefault((p["benchmark"], p["subset"], p["task"], p["id"]), []).append(p)
+    examples = {(e["benchmark"], e["subset"], e["task"], e["id"]): e for e in results.examples}
+    items = []
+    for key, preds in by_key.items():
+        wrong = [
+            p for p in preds if p["rater"] in chosen and p.get("correct") is not None and p["correct"] < 1
+        ]
+        if not wrong or key not in examples:
+            continue
+        items.append({"example": examples[key], "predictions": preds, "wrong": [p["rater"] for p in wrong]})
+    return items[:MAX_DISAGREEMENTS], len(items)
+
+
+def _probs(p: dict[str, Any]) -> str:
+    if not p.get("probs"):
+        return "parse failure" if p.get("parse_failure") else ""
+    return ", ".join(f"{k}: {v:.2f}" for k, v in p["probs"].items())
+
+
+def html_report(results: Results, plots: dict[str, Path] | None = None) -> str:
+    raters = results.rater_specs()
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>flame evaluation report</title>",
+        f"<style>{CSS}</style><script>{JS}</script></head><body>",
+        "<h1>flame evaluation report</h1><ul>",
+        *[f"<li>{e(line[2:] if line.startswith('- ') else line)}</li>" for line in _run_lines(results)],
+        "</ul><h2>Summary</h2><p>Each cell: value [95% CI] n.</p>",
+    ]
+    srows = summary_rows(results)
+    has_human = any(r["human"] is not None for r in srows)
+    parts.append('<table id="summary"><thead><tr><th>benchmark</th><th>metric</th>')
+    parts += [f"<th>{e(r)}</th>" for r in raters]
+    parts.append("<th>human</th>" if has_human else "")
+    parts.append("</tr></thead><tbody>")
+    for r in srows:
+        cls = ' class="group"' if r.get("group") else ""
+        parts.append(
+            f'<tr{cls} data-benchmark="{e(r["benchmark"])}" data-subset="{e(r["subset"])}" data-metric="{e(r["metric"])}">'
+            f"<td>{e(r['label'])}</td><td>{e(r['metric'])}</td>"
+        )
+        parts += [_html_cell(r["cells"][x]) for x in raters]
+        if has_human:
+            parts.append(f'<td class="num">{fmt(r["human"]) if r["human"] is not None else ""}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    for key, path in (plots or {}).items():
+        if path.exists():
+            parts.append(f"<h3>{e(key)}</h3>{_img(path)}")
+
+    parts.append("<h2>Per benchmark</h2>")
+    for b in results.benchmarks:
+        parts.append(
+            f"<h3>{e(b['name'])}</h3><p>{e(b['description'])} (version {e(str(b['version']))}, {b['n']} examples)</p>"
+        )
+        parts.append(
+            "<table><tr><th>subset</th><th>metric</th>"
+            + "".join(f"<th>{e(r)}</th>" for r in raters)
+            + "</tr>"
+        )
+        for d in detail_rows(results, b["name"]):
+            parts.append(f"<tr><td>{e(d['subset'])}</td><td>{e(d['metric'])}</td>")
+            parts += [_html_cell(d["cells"][x]) for x in raters]
+            parts.append("</tr>")
+        parts.append("</table>")
+
+    parts.append(
+        "<h2>Counts</h2><table><tr><th>rater</th><th>benchmark</th><th>subset</th><th>n</th><th>parse failures</th><th>gold ties excluded</th></tr>"
+    )
+    for c in results.counts:
+        parts.append(
+            f"<tr><td>{e(c['rater'])}</td><td>{e(c['benchmark'])}</td><td>{e(c['subset'])}</td>"
+            f"<td class=num>{c['n']}</td><td class=num>{c['parse_failures']}</td><td class=num>{c['ties_excluded']}</td></tr>"
+        )
+    parts.append("</table>")
+    for b in results.benchmarks:
+        if b.get("malformed_rows"):
+            parts.append(f"<p>{e(b['name'])}: {b['malformed_rows']} malformed rows skipped</p><ul>")
+            parts += [f"<li>{e(p)}</li>" for p in b["problems"][:20]]
+            parts.append("</ul>")
+    for f in results.contamination:
+        parts.append(
+            f"<p class=wrong>Overlap flagged: {e(f['rater'])} × {e(f['benchmark'])}: {e(f['detail'])}</p>"
+        )
+
+    items, total = disagreements(results)
+    benches = sorted({i["example"]["benchmark"] for i in items})
+    subsets = sorted({i["example"]["subset"] for i in items})
+    wrong_raters = sorted({r for i in items for r in i["wrong"]})
+
+    def options(values):
+        return "<option value=''>all</option>" + "".join(
+            f"<option value='{e(v)}'>{e(v)}</option>" for v in values
+        )
+
+    parts.append(
+        f"<h2>Disagreements</h2><p>Examples a rater got wrong: showing <span id='f-count'>{len(items)}</span> "
+        f"(of {total}; at most {MAX_DISAGREEMENTS} are listed).</p>"
+        f"<p>benchmark <select id='f-bench' onchange='applyFilter()'>{options(benches)}</select> "
+        f"subset <select id='f-subset' onchange='applyFilter()'>{options(subsets)}</select> "
+        f"wrong rater <select id='f-rater' onchange='applyFilter()'>{options(wrong_raters)}</select></p>"
+    )
+    for item in items:
+        ex = item["example"]
+        parts.append(
+            f"<div class='dis' data-benchmark='{e(ex['benchmark'])}' data-subset='{e(ex['subset'])}' "
+            f"data-raters='{e('|'.join(item['wrong']))}'><b>{e(ex['benchmark'])} / {e(ex['subset'])}</b> "
+            f"#{e(str(ex['id']))} — human label: <b>{e(str(ex['label']))}</b>"
+        )
+        for k, v in ex["inputs"].items():
+            parts.append(f"<div>{e(k)}:</div><pre>{e(v)}</pre>")
+        parts.append("<ul>")
+        for p in item["predictions"]:
+            cls = "right" if p.get("correct", 0) >= 1 else "wrong"
+            parts.append(
+                f"<li class='{cls}'>{e(p['rater'])}: {e(str(p.get('prediction')))} ({e(_probs(p))})</li>"
+            )
+        parts.append("</ul></div>")
+    parts.append(
+        "<h2>Configuration</h2><pre>"
+        + e(
+            json.dumps(
+                {"config": results.config, "raters": results.raters, "environment": results.environment},
+                indent=1,
+                default=str,
+            )
+        )
+        + "</pre></body></html>"
+    )
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------------- write
+
+
+def make_plots(results: Results, out: Path) -> dict[str, Path]:
+    from flame.evaluate import plots
+
+    made: dict[str, Path] = {}
+    rows = summary_rows(results)
+    if rows:
+        made["summary"] = plots.summary_chart(rows, results.rater_specs(), out / "plots" / "summary.png")
+    for rater in dict.fromkeys(c["rater"] for c in results.calibration):
+        entries = [c for c in results.calibration if c["rater"] == rater]
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in rater)
+        made[f"reliability {rater}"] = plots.reliability_diagram(
+            entries, out / "plots" / f"reliability_{safe}.png", f"reliability: {rater}"
+        )
+    return made
+
+
+def write_reports(results: Results, out: Path) -> dict[str, Path]:
+    """report.md, report.html and plots/*.png under ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_paths = make_plots(results, out)
+    (out / "report.md").write_text(markdown(results, plot_paths), encoding="utf-8")
+    (out / "report.html").write_text(html_report(results, plot_paths), encoding="utf-8")
+    return {"report.md": out / "report.md", "report.html": out / "report.html", **plot_paths}
+
+
+def rebuild(dirs: list[str | Path], out: str | Path | None = None) -> dict[str, Path]:
+    """``flame report``: reload runs, combine them, write the reports (into the run when only one)."""
+    runs = [Results.load(d) for d in dirs]
+    if out is None:
+        if len(runs) > 1:
+            raise ValueError("comparing several runs needs --out DIR for the combined report")
+        out = runs[0].out
+    return write_reports(combine(runs), Path(out))
