@@ -402,6 +402,17 @@ _BUILDERS = {
 }
 
 
+def row_to_example(
+    row: dict[str, Any], format: str, task_name: str = "api", line: int = 1, with_tie: bool = False
+) -> Example:
+    """One benchmark-format object → Example (the service's items use the same shapes as files).
+
+    Raises ``BadRow`` (a ``ValueError``) with the reason when the row is malformed."""
+    if format not in _BUILDERS:
+        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_BUILDERS)}")
+    return _BUILDERS[format](row, task_name, line, with_tie)
+
+
 # -------------------------------------------------------------------------------------- writing
 
 

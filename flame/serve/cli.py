@@ -1,0 +1,109 @@
+"""``flame serve``: the rating service on one rater. The lead wires it with ``serve_cli.register(sub)``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "serve",
+        help="serve a rater over HTTP: /v1/judge, OpenAI-compatible /v1/chat/completions, a web page",
+        description=(
+            "Serve a rater over HTTP (FastAPI + uvicorn). With no API key in FLAME_API_KEYS the server only "
+            "binds loopback; clients send 'Authorization: Bearer KEY'."
+        ),
+    )
+    p.add_argument(
+        "--rater",
+        default="smollm2",
+        help="rater spec: smollm2, hf:PATH, run:DIR, openai:M@URL, length, random, fake",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--swap", action="store_true", help="judge pairwise items in both orders and average")
+    p.add_argument("--seed", type=int, default=None, help="tie-breaking seed of the rater")
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="rows per forward pass inside the model rater"
+    )
+    p.add_argument("--max-length", type=int, default=None, help="token budget of a model rater")
+    p.add_argument("--max-batch", type=int, default=32, help="items per rater call (micro-batch)")
+    p.add_argument("--batch-wait-ms", type=float, default=10.0, help="how long a batch waits for more items")
+    p.add_argument("--max-items", type=int, default=64, help="items per /v1/judge request")
+    p.add_argument("--max-body-bytes", type=int, default=2 * 1024 * 1024)
+    p.add_argument("--max-item-chars", type=int, default=100_000, help="characters of text per item")
+    p.add_argument("--max-queue", type=int, default=2048, help="queued items before 503 + Retry-After")
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds a request waits for its judgments (504)"
+    )
+    p.add_argument("--call-timeout", type=float, default=120.0, help="seconds one rater call may take")
+    p.add_argument("--cache", default=None, help="judgment cache file (default: the one `flame rate` uses)")
+    p.add_argument("--no-cache", action="store_true", help="judge every item, store nothing")
+    p.add_argument("--reports", default=None, help="folder of `flame eval` reports to show on the page")
+    p.add_argument("--log-texts", action="store_true", help="log the judged texts (off: logs carry no texts)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_serve)
+    return p
+
+
+def settings_from_args(args, environ=None):
+    from flame.serve.app import Settings
+    from flame.serve.security import parse_api_keys
+
+    env = os.environ if environ is None else environ
+    cache: bool | str = False if args.no_cache else (args.cache or True)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        api_keys=parse_api_keys(env.get("FLAME_API_KEYS")),
+        max_body_bytes=args.max_body_bytes,
+        max_items=args.max_items,
+        max_item_chars=args.max_item_chars,
+        max_batch=args.max_batch,
+        batch_wait_ms=args.batch_wait_ms,
+        max_queue=args.max_queue,
+        request_timeout_s=args.timeout,
+        call_timeout_s=args.call_timeout,
+        cache=cache,
+        log_texts=args.log_texts,
+        reports_dir=args.reports,
+        log_level=args.log_level,
+    )
+
+
+def cmd_serve(args) -> int:
+    from flame.serve.security import BindError, check_bind
+
+    settings = settings_from_args(args)
+    try:
+        # Before loading a model: a refused bind should say so at once, not after a minute of loading.
+        check_bind(settings.host, settings.api_keys)
+    except BindError as e:
+        print(f"flame: error: {e}", file=sys.stderr)
+        return 2
+    from flame.raters import RaterError, load_rater
+
+    try:
+        rater = load_rater(
+            args.rater, swap=args.swap, seed=args.seed, batch_size=args.batch_size, max_length=args.max_length
+        )
+    except (RaterError, TypeError) as e:
+        print(f"flame: error: {e}", file=sys.stderr)
+        return 2
+    from flame.serve.app import run_server
+
+    print(
+        f"flame serve: {rater.spec} on http://{settings.host}:{settings.port} "
+        f"({'API keys required' if settings.api_keys else 'no API key: loopback only'})",
+        file=sys.stderr,
+    )
+    try:
+        run_server(rater, settings)
+    except KeyboardInterrupt:  # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal
+        pass
+    finally:
+        rater.close()
+    print("flame serve: stopped", file=sys.stderr)
+    return 0
