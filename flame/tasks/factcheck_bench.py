@@ -33,6 +33,7 @@ LICENSE = "Apache-2.0"
 RESPONSE_SOURCE = LocalFiles("factcheck_bench/Factbench.jsonl.gz")
 CLAIM_SOURCE = LocalFiles("factcheck_bench/subtask4_claim_factuality.jsonl")
 
+
 def _truth(value, name: str):
     """true/false (bool or string) -> bool; 'NA'/None -> None; anything else -> BadRow."""
     if isinstance(value, bool):

@@ -19,7 +19,9 @@ def _has_data() -> bool:
         return False
 
 
-needs_data = pytest.mark.skipif(not _has_data(), reason="no data root (set FLAME_DATA_DIR or put ../shared/data beside)")
+needs_data = pytest.mark.skipif(
+    not _has_data(), reason="no data root (set FLAME_DATA_DIR or put ../shared/data beside)"
+)
 
 
 def test_version(capsys):
@@ -30,7 +32,9 @@ def test_version(capsys):
 
 
 def test_console_script_runs(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "flame.cli", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "flame.cli", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"flame {__version__}"
 
 
@@ -56,7 +60,9 @@ def test_tasks_list_json_covers_the_collection(capsys):
     assert len({r["dataset"] for r in records}) >= 30
     assert {r["type"] for r in records} == {"pairwise", "pointwise", "classification", "generative"}
     assert all(set(r["rows"]) == {"train", "dev", "test"} for r in records)
-    assert all(sum(r["rows"].values()) > 0 for r in records), [r["name"] for r in records if not sum(r["rows"].values())]
+    assert all(sum(r["rows"].values()) > 0 for r in records), [
+        r["name"] for r in records if not sum(r["rows"].values())
+    ]
 
 
 @pytest.mark.data
