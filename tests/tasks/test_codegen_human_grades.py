@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import BadRecord
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.codegen_human_grades import (
     conala_pairwise_rows,
     conala_pointwise_rows,
@@ -127,27 +124,6 @@ EXPECTED = {
 @pytest.mark.data
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_codegen_real_data(name):
-    try:
-        root = data_root()
-    except DataRootError as e:
-        pytest.skip(str(e))
-    task = get_task(name)
-    counts, labels = Counter(), Counter()
-    for record in task.source.records(root):
-        if isinstance(record, BadRecord):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(record.data)
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        for row in rows:
-            task.make_example(row, record.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    assert (counts["good"], counts["bad"], counts["unlabeled"], counts["badrecord"]) == EXPECTED[name][0]
-    assert dict(labels) == EXPECTED[name][1]
+    o = outcomes(name)
+    assert o.tally == EXPECTED[name][0]
+    assert o.labels == EXPECTED[name][1]

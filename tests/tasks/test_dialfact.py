@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import TASKS, BadRow, Unlabeled
+from flame.data.task import BadRow
 from flame.tasks.dialfact import dialfact_row
 
 EVID = [
@@ -58,35 +55,8 @@ def test_dialfact_opening_response_has_no_conversation():
     assert list(row.inputs) == ["evidence", "response"]
 
 
-def count(name):
-    """Apply the task's to_row to every real record: counts of outcomes and of labels."""
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
-    task = TASKS.get(name)
-    counts, labels = Counter(), Counter()
-    for rec in task.source.records(root):
-        if not isinstance(rec, Record):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(rec.data)
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        for row in rows if isinstance(rows, list) else [rows]:
-            task.make_example(row, rec.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    return dict(counts), dict(labels)
-
-
 @pytest.mark.data
 def test_dialfact_real_data():
-    counts, labels = count("dialfact_verification_classification_v1")
-    assert counts == {"good": 300}
-    assert labels == {"Supported": 99, "Refuted": 103, "Not enough information": 98}
+    o = outcomes("dialfact_verification_classification_v1")
+    assert o.counts == {"good": 300}
+    assert o.labels == {"Supported": 99, "Refuted": 103, "Not enough information": 98}

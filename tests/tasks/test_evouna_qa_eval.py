@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.evouna_qa_eval import MODELS, evouna_rows
 
 
@@ -68,31 +67,10 @@ EXPECTED = {
 
 @pytest.mark.data
 def test_real_file_counts():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
     for name, (ok, n_rows, yes, unlabeled, bad) in EXPECTED.items():
-        task = get_task(name)
-        counts, labels, subsets = Counter(), Counter(), Counter()
-        for rec in task.source.records(root):
-            if not isinstance(rec, Record):
-                counts["BadRecord"] += 1
-                continue
-            try:
-                rows = task.to_row(rec.data)
-            except BadRow:
-                counts["BadRow"] += 1
-                continue
-            except Unlabeled:
-                counts["Unlabeled"] += 1
-                continue
-            counts["ok"] += 1
-            for i, row in enumerate(rows):
-                task.make_example(row, f"{rec.location}#{i}")
-                labels[row.answer] += 1
-                subsets[row.metadata["subset"]] += 1
-        assert counts == Counter({"ok": ok, "Unlabeled": unlabeled, "BadRow": bad}) - Counter(), name
-        assert labels == Counter(Yes=yes, No=n_rows - yes), name
+        o = outcomes(name)
+        assert (o.good_records, o.unlabeled, o.bad, o.bad_records) == (ok, unlabeled, bad, 0), name
+        assert o.labels == Counter(Yes=yes, No=n_rows - yes), name
+        subsets = Counter(row.metadata["subset"] for row in o.rows)
         assert set(subsets) == set(MODELS), name
         assert min(subsets.values()) >= ok - 1, name  # every model answered (almost) every question

@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import TASKS, BadRow, Unlabeled
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.factcheck_bench import claim_row, response_row, revision_row
 
 Q = "Who was the oldest justice in 1980?"
@@ -65,42 +62,15 @@ def test_claim_rows(record, claim_answer, revision_answer):
             assert row.inputs == {"claim": C}
 
 
-def count(name):
-    """Apply the task's to_row to every real record: counts of outcomes and of labels."""
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
-    task = TASKS.get(name)
-    counts, labels = Counter(), Counter()
-    for rec in task.source.records(root):
-        if not isinstance(rec, Record):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(rec.data)
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        for row in rows if isinstance(rows, list) else [rows]:
-            task.make_example(row, rec.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    return dict(counts), dict(labels)
-
-
 @pytest.mark.data
 def test_factcheck_bench_real_data():
-    counts, labels = count("factcheck_bench_response_factuality_classification_v1")
+    o = outcomes("factcheck_bench_response_factuality_classification_v1")
     # The 4507 HaluEval and 184 FELM copies are kept (decontamination keeps one copy); 2 "NA" labels are
     # unlabeled and one row is malformed.
-    assert counts == {"good": 4832, "bad": 1, "unlabeled": 2}
-    assert labels == {"Yes": 3837, "No": 995}
-    counts, labels = count("factcheck_bench_claim_factuality_classification_v1")
-    assert counts == {"good": 631, "unlabeled": 30}
-    assert labels == {"Yes": 472, "No": 159}
-    counts, labels = count("factcheck_bench_claim_revision_generative_v1")
-    assert counts == {"good": 153, "unlabeled": 508}
+    assert o.counts == {"good": 4832, "bad": 1, "unlabeled": 2}
+    assert o.labels == {"Yes": 3837, "No": 995}
+    o = outcomes("factcheck_bench_claim_factuality_classification_v1")
+    assert o.counts == {"good": 631, "unlabeled": 30}
+    assert o.labels == {"Yes": 472, "No": 159}
+    o = outcomes("factcheck_bench_claim_revision_generative_v1")
+    assert o.counts == {"good": 153, "unlabeled": 508}

@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import TASKS, BadRow, Unlabeled
+from flame.data.task import TASKS, BadRow
 from flame.tasks.felm import clean_text, response_row, segment_rows
 
 P = "4839+3948-45"
@@ -69,33 +66,6 @@ def test_clean_text_keeps_latex():
     assert clean_text("a\n\n\n\n\nb") == "a\n\nb"
 
 
-def count(name):
-    """Apply the task's to_row to every real record: counts of outcomes and of labels."""
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
-    task = TASKS.get(name)
-    counts, labels = Counter(), Counter()
-    for rec in task.source.records(root):
-        if not isinstance(rec, Record):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(rec.data)
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        for row in rows if isinstance(rows, list) else [rows]:
-            task.make_example(row, rec.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    return dict(counts), dict(labels)
-
-
 @pytest.mark.data
 @pytest.mark.parametrize(
     "domain, response, segment",
@@ -123,5 +93,7 @@ def test_felm_real_data(domain, response, segment):
     assert TASKS.get(f"felm_{domain}_response_factuality_classification_v1").capability == (
         "math" if domain == "math" else "factuality"
     )
-    assert count(f"felm_{domain}_response_factuality_classification_v1") == response
-    assert count(f"felm_{domain}_segment_factuality_classification_v1") == segment
+    o = outcomes(f"felm_{domain}_response_factuality_classification_v1")
+    assert (o.counts, o.labels) == response
+    o = outcomes(f"felm_{domain}_segment_factuality_classification_v1")
+    assert (o.counts, o.labels) == segment

@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import BadRecord
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.fgrlhf_qa_feedback import PAIRS, qa_feedback_rows, render_passages
 
 PASSAGES = [
@@ -72,28 +69,7 @@ def test_qa_feedback_errors(record, error):
 
 @pytest.mark.data
 def test_fgrlhf_real_data():
-    try:
-        root = data_root()
-    except DataRootError as e:
-        pytest.skip(str(e))
-    task = get_task("fgrlhf_qa_feedback_preference_pairwise_v1")
-    counts, labels = Counter(), Counter()
-    for record in task.source.records(root):
-        if isinstance(record, BadRecord):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(record.data)
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        for row in rows:
-            task.make_example(row, record.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
+    o = outcomes("fgrlhf_qa_feedback_preference_pairwise_v1")
     # 2 records have no passages. The stored order favours the first answer 60/40; the shown order is balanced.
-    assert (counts["good"], counts["bad"], counts["unlabeled"], counts["badrecord"]) == (2988, 2, 0, 0)
-    assert dict(labels) == {"A": 1312, "B": 1300, "tie": 376}
+    assert o.tally == (2988, 2, 0, 0)
+    assert o.labels == {"A": 1312, "B": 1300, "tie": 376}

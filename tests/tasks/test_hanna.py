@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, get_task
 from flame.tasks.hanna import CRITERIA, hanna_row
 
 PROMPT = "When you die the afterlife is an arena where you face every insect you killed."
@@ -63,23 +60,7 @@ EXPECTED = {
 
 @pytest.mark.data
 def test_real_file_counts():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
     for criterion, expected_labels in EXPECTED.items():
-        task = get_task(f"hanna_{criterion}_pointwise_v1")
-        counts, labels = Counter(), Counter()
-        for rec in task.source.records(root):
-            if not isinstance(rec, Record):
-                counts["BadRecord"] += 1
-                continue
-            try:
-                labels[task.make_example(task.to_row(rec.data), rec.location).answer] += 1
-                counts["good"] += 1
-            except Unlabeled:
-                counts["Unlabeled"] += 1
-            except BadRow:
-                counts["BadRow"] += 1
-        assert counts == {"good": 1056}, criterion
-        assert dict(labels) == expected_labels, criterion
+        o = outcomes(f"hanna_{criterion}_pointwise_v1")
+        assert o.counts == {"good": 1056}, criterion
+        assert o.labels == expected_labels, criterion

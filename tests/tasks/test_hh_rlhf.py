@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import BadRecord
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow
 from flame.tasks.hh_rlhf import hh_row
 
 H, A = "\n\nHuman:", "\n\nAssistant:"
@@ -76,27 +73,7 @@ EXPECTED = {
 @pytest.mark.data
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_hh_rlhf_real_data(name):
-    try:
-        root = data_root()
-    except DataRootError as e:
-        pytest.skip(str(e))
-    task = get_task(name)
-    counts, labels = Counter(), Counter()
-    for rec in task.source.records(root):
-        if isinstance(rec, BadRecord):
-            counts["badrecord"] += 1
-            continue
-        try:
-            row = task.to_row(rec.data)
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        task.make_example(row, rec.location)
-        counts["good"] += 1
-        labels[row.answer] += 1
-    assert (counts["good"], counts["bad"], counts["unlabeled"], counts["badrecord"]) == EXPECTED[name]
-    assert set(labels) == {"A", "B"}
-    assert 0.45 < labels["A"] / counts["good"] < 0.55
+    o = outcomes(name)
+    assert o.tally == EXPECTED[name]
+    assert set(o.labels) == {"A", "B"}
+    assert 0.45 < o.labels["A"] / o.good < 0.55

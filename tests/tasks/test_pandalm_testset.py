@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import BadRecord
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.pandalm_testset import pandalm_row
 
 
@@ -68,28 +65,8 @@ def test_pandalm_row_errors(record, error):
 
 @pytest.mark.data
 def test_pandalm_real_data():
-    try:
-        root = data_root()
-    except DataRootError as e:
-        pytest.skip(str(e))
-    task = get_task("pandalm_testset_preference_pairwise_v1")
-    assert task.eval_only
-    counts, labels = Counter(), Counter()
-    for record in task.source.records(root):
-        if isinstance(record, BadRecord):
-            counts["badrecord"] += 1
-            continue
-        try:
-            row = task.to_row(record.data)
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        task.make_example(row, record.location)
-        counts["good"] += 1
-        labels[row.answer] += 1
+    o = outcomes("pandalm_testset_preference_pairwise_v1")
+    assert o.task.eval_only
     # 6 BadRows: responses stored as JSON `true`. No item has a three-way split.
-    assert (counts["good"], counts["bad"], counts["unlabeled"], counts["badrecord"]) == (993, 6, 0, 0)
-    assert dict(labels) == {"A": 418, "B": 470, "tie": 105}
+    assert o.tally == (993, 6, 0, 0)
+    assert o.labels == {"A": 418, "B": 470, "tie": 105}

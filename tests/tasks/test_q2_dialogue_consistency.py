@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import TASKS, BadRow, Unlabeled
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.q2_dialogue_consistency import cross_label, q2_row
 
 K = "Gardening is considered by many people to be a relaxing activity."
@@ -70,36 +67,9 @@ def test_q2_opening_turn_has_no_conversation():
     assert list(row.inputs) == ["knowledge", "response"]
 
 
-def count(name):
-    """Apply the task's to_row to every real record: counts of outcomes and of labels."""
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
-    task = TASKS.get(name)
-    counts, labels = Counter(), Counter()
-    for rec in task.source.records(root):
-        if not isinstance(rec, Record):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(rec.data)
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        for row in rows if isinstance(rows, list) else [rows]:
-            task.make_example(row, rec.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    return dict(counts), dict(labels)
-
-
 @pytest.mark.data
 def test_q2_real_data():
-    counts, labels = count("q2_dialogue_consistency_consistency_classification_v1")
+    o = outcomes("q2_dialogue_consistency_consistency_classification_v1")
     # 1088 distinct responses; the 600 of the per-label files all agree with cross_annotation
-    assert counts == {"good": 1088}
-    assert labels == {"Yes": 628, "No": 460}
+    assert o.counts == {"good": 1088}
+    assert o.labels == {"Yes": 628, "No": 460}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
 from flame.data.sources import BadRecord, Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.simplification_lens import read_worker_ratings, simpeval_row, wikida_row, worker_row
 
 ORIG = "On the fifth day of flight, the Orion spacecraft entered the Lunar sphere of influence."
@@ -131,24 +129,8 @@ EXPECTED = {
 
 @pytest.mark.data
 def test_real_file_counts():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
     for aspect, (good, expected_labels) in EXPECTED.items():
-        task = get_task(f"simplification_lens_{aspect}_pointwise_v1")
-        assert not task.permissive and not task.eval_only
-        counts, labels = Counter(), Counter()
-        for rec in task.source.records(root):
-            if not isinstance(rec, Record):
-                counts["BadRecord"] += 1
-                continue
-            try:
-                labels[task.make_example(task.to_row(rec.data), rec.location).answer] += 1
-                counts["good"] += 1
-            except Unlabeled:
-                counts["Unlabeled"] += 1
-            except BadRow:
-                counts["BadRow"] += 1
-        assert counts == {"good": good}, aspect
-        assert dict(labels) == expected_labels, aspect
+        o = outcomes(f"simplification_lens_{aspect}_pointwise_v1")
+        assert not o.task.permissive and not o.task.eval_only
+        assert o.counts == {"good": good}, aspect
+        assert o.labels == expected_labels, aspect

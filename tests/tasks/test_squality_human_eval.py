@@ -7,10 +7,10 @@ import json
 from collections import Counter
 
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
 from flame.data.sources import BadRecord, Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow
 from flame.tasks.squality_human_eval import ASPECTS, PASSAGES, RESPONSES, read_squality, squality_row
 
 STORY = "In the region of the Coal Sack Nebula, Captain Steffens stood counting buildings."
@@ -77,30 +77,10 @@ EXPECTED = {
 
 @pytest.mark.data
 def test_real_file_counts():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
     assert set(EXPECTED) == set(ASPECTS)
     for aspect, expected_labels in EXPECTED.items():
-        task = get_task(f"squality_human_eval_{aspect}_pointwise_v1")
-        assert task.permissive and not task.eval_only
-        counts, labels, systems = Counter(), Counter(), Counter()
-        for rec_ in task.source.records(root):
-            if not isinstance(rec_, Record):
-                counts["BadRecord"] += 1
-                continue
-            try:
-                ex = task.make_example(task.to_row(rec_.data), rec_.location)
-            except Unlabeled:
-                counts["Unlabeled"] += 1
-                continue
-            except BadRow:
-                counts["BadRow"] += 1
-                continue
-            counts["good"] += 1
-            labels[ex.answer] += 1
-            systems[ex.metadata["system"]] += 1
-        assert counts == {"good": 300}, aspect
-        assert dict(labels) == expected_labels, aspect
-        assert systems == {"bart": 100, "bart-dpr": 100, "human": 100}
+        o = outcomes(f"squality_human_eval_{aspect}_pointwise_v1")
+        assert o.task.permissive and not o.task.eval_only
+        assert o.counts == {"good": 300}, aspect
+        assert o.labels == expected_labels, aspect
+        assert Counter(r.metadata["system"] for r in o.rows) == {"bart": 100, "bart-dpr": 100, "human": 100}

@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import TASKS, BadRow, Unlabeled
+from flame.data.task import BadRow
 from flame.tasks.summedits import summedits_row
 
 
@@ -30,33 +27,6 @@ def test_summedits_row(record, expected):
     assert row.metadata["subset"] == "news"
 
 
-def count(name):
-    """Apply the task's to_row to every real record: counts of outcomes and of labels."""
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
-    task = TASKS.get(name)
-    counts, labels = Counter(), Counter()
-    for rec in task.source.records(root):
-        if not isinstance(rec, Record):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(rec.data)
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        for row in rows if isinstance(rows, list) else [rows]:
-            task.make_example(row, rec.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    return dict(counts), dict(labels)
-
-
 @pytest.mark.data
 @pytest.mark.parametrize(
     "domain, yes, no",
@@ -72,6 +42,6 @@ def count(name):
     ],
 )
 def test_summedits_real_data(domain, yes, no):
-    counts, labels = count(f"summedits_{domain}_consistency_classification_v1")
-    assert counts == {"good": yes + no}
-    assert labels == {"Yes": yes, "No": no}
+    o = outcomes(f"summedits_{domain}_consistency_classification_v1")
+    assert o.counts == {"good": yes + no}
+    assert o.labels == {"Yes": yes, "No": no}

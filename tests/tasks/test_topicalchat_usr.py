@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, get_task
 from flame.tasks.topicalchat_usr import ASPECTS, usr_row
 
 HISTORY = "have you heard of studio ghibli ? \n i do n't think i have . \n\n"
@@ -81,23 +78,7 @@ EXPECTED = {
 
 @pytest.mark.data
 def test_real_file_counts():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
     for aspect, expected_labels in EXPECTED.items():
-        task = get_task(f"topicalchat_usr_{aspect}_pointwise_v1")
-        counts, labels = Counter(), Counter()
-        for rec_ in task.source.records(root):
-            if not isinstance(rec_, Record):
-                counts["BadRecord"] += 1
-                continue
-            try:
-                labels[task.make_example(task.to_row(rec_.data), rec_.location).answer] += 1
-                counts["good"] += 1
-            except Unlabeled:
-                counts["Unlabeled"] += 1
-            except BadRow:
-                counts["BadRow"] += 1
-        assert counts == {"good": 360}, aspect
-        assert dict(labels) == expected_labels, aspect
+        o = outcomes(f"topicalchat_usr_{aspect}_pointwise_v1")
+        assert o.counts == {"good": 360}, aspect
+        assert o.labels == expected_labels, aspect

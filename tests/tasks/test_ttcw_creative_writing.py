@@ -7,10 +7,9 @@ import json
 from collections import Counter
 
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.ttcw_creative_writing import (
     MAJORITY,
     STORIES,
@@ -122,37 +121,13 @@ EXPECTED = {
 }
 
 
-def _count(task, root):
-    counts, labels = Counter(), Counter()
-    for rec_ in task.source.records(root):
-        if not isinstance(rec_, Record):
-            counts["BadRecord"] += 1
-            continue
-        try:
-            row = task.to_row(rec_.data)
-            ex = task.make_example(row, rec_.location)
-        except Unlabeled:
-            counts["Unlabeled"] += 1
-            continue
-        except BadRow:
-            counts["BadRow"] += 1
-            continue
-        counts["good"] += 1
-        labels[ex.answer if task.labels else row.inputs["verdict"]] += 1
-    return counts, labels
-
-
 @pytest.mark.data
 def test_real_file_counts():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
     assert {slug for slug, *_ in TTCW_TESTS.values()} == set(EXPECTED)
     for slug, expected_labels in EXPECTED.items():
-        counts, labels = _count(get_task(f"ttcw_creative_writing_{slug}_classification_v1"), root)
-        assert counts == {"good": 36, "BadRow": 12}, slug
-        assert dict(labels) == expected_labels, slug
-    counts, verdicts = _count(get_task("ttcw_creative_writing_explanation_generative_v1"), root)
-    assert counts == {"good": 1512, "BadRow": 504}  # 3 experts x 14 tests x 48 stories; 12 stories URL-only
-    assert verdicts == {"No": 1177, "Yes": 335}
+        o = outcomes(f"ttcw_creative_writing_{slug}_classification_v1")
+        assert o.counts == {"good": 36, "bad": 12}, slug
+        assert o.labels == expected_labels, slug
+    o = outcomes("ttcw_creative_writing_explanation_generative_v1")
+    assert o.counts == {"good": 1512, "bad": 504}  # 3 experts x 14 tests x 48 stories; 12 stories URL-only
+    assert Counter(r.inputs["verdict"] for r in o.rows) == {"No": 1177, "Yes": 335}

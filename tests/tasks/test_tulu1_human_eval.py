@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import BadRecord
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.tulu1_human_eval import acceptability_rows, preference_row
 
 
@@ -99,27 +96,6 @@ EXPECTED = {
 @pytest.mark.data
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_tulu1_real_data(name):
-    try:
-        root = data_root()
-    except DataRootError as e:
-        pytest.skip(str(e))
-    task = get_task(name)
-    counts, labels = Counter(), Counter()
-    for record in task.source.records(root):
-        if isinstance(record, BadRecord):
-            counts["badrecord"] += 1
-            continue
-        try:
-            out = task.to_row(record.data)
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        for row in out if isinstance(out, list) else [out]:
-            task.make_example(row, record.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    assert (counts["good"], counts["bad"], counts["unlabeled"], counts["badrecord"]) == EXPECTED[name][0]
-    assert dict(labels) == EXPECTED[name][1]
+    o = outcomes(name)
+    assert o.tally == EXPECTED[name][0]
+    assert o.labels == EXPECTED[name][1]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gzip
-from collections import Counter
 
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
 from flame.data.sources import BadRecord, Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow
 from flame.tasks.wmt_mqm import mqm_errors_row, mqm_label, mqm_row, mqm_score, read_mqm
 
 SRC = "It was Einstein's great general theory of relativity."
@@ -116,31 +115,13 @@ EXPECTED = {
 
 @pytest.mark.data
 def test_real_file_counts():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
     for pair, (good, expected_labels) in EXPECTED.items():
         for kind in ("quality_pointwise", "errors_generative"):
-            task = get_task(f"wmt_mqm_ted_{pair}_{kind}_v1")
-            assert task.permissive and not task.eval_only
-            counts, answers = Counter(), Counter()
-            for rec_ in task.source.records(root):
-                if not isinstance(rec_, Record):
-                    counts["BadRecord"] += 1
-                    continue
-                try:
-                    ex = task.make_example(task.to_row(rec_.data), rec_.location)
-                except Unlabeled:
-                    counts["Unlabeled"] += 1
-                    continue
-                except BadRow:
-                    counts["BadRow"] += 1
-                    continue
-                counts["good"] += 1
-                answers[ex.answer if task.labels else ex.answer == "no errors"] += 1
-            assert counts == {"good": good}, (pair, kind)
-            if task.labels:
-                assert dict(answers) == expected_labels, pair
+            o = outcomes(f"wmt_mqm_ted_{pair}_{kind}_v1")
+            assert o.task.permissive and not o.task.eval_only
+            assert o.counts == {"good": good}, (pair, kind)
+            if o.task.labels:
+                assert o.labels == expected_labels, pair
             else:
-                assert answers[True] == expected_labels["5"], pair  # "no errors" exactly where the score is 5
+                # "no errors" exactly where the score is 5
+                assert o.labels["no errors"] == expected_labels["5"], pair

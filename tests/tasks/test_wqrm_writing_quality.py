@@ -1,10 +1,7 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import BadRecord
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow, Unlabeled
 from flame.tasks.wqrm_writing_quality import build_prompt, wqrm_rows
 
 MOST, SECOND, LEAST = (
@@ -97,31 +94,9 @@ def test_wqrm_rows_errors(record, error):
 
 @pytest.mark.data
 def test_wqrm_real_data():
-    try:
-        root = data_root()
-    except DataRootError as e:
-        pytest.skip(str(e))
-    task = get_task("wqrm_writing_quality_preference_pairwise_v1")
-    counts, labels, subsets = Counter(), Counter(), Counter()
-    for record in task.source.records(root):
-        if isinstance(record, BadRecord):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(record.data)
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        for row in rows:
-            task.make_example(row, record.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-            subsets[row.metadata["subset"]] += 1
+    o = outcomes("wqrm_writing_quality_preference_pairwise_v1")
     # 101 records x 3 pairs: 2 records (two annotators with opposite rankings) are Unlabeled and 27 more
     # pairs have no majority.
-    assert (counts["good"], counts["bad"], counts["unlabeled"], counts["badrecord"]) == (270, 0, 2, 0)
-    assert dict(labels) == {"A": 125, "B": 145}
-    assert set(subsets) == {"fiction", "nonfiction", "marketing"}
+    assert o.tally == (270, 0, 2, 0)
+    assert o.labels == {"A": 125, "B": 145}
+    assert {r.metadata["subset"] for r in o.rows} == {"fiction", "nonfiction", "marketing"}

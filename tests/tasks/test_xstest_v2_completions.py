@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
-from flame.data.task import BadRow, Unlabeled, get_task
+from flame.data.task import BadRow
 from flame.tasks.xstest_v2_completions import completion_row, prompt_safety_row
 
 
@@ -85,42 +84,18 @@ def test_prompt_safety_row(record, answer):
     assert row.metadata["subset"] == record["type"]
 
 
-def _count(task, root):
-    counts, labels, subsets = Counter(), Counter(), Counter()
-    for rec in task.source.records(root):
-        if not isinstance(rec, Record):
-            counts["BadRecord"] += 1
-            continue
-        try:
-            row = task.to_row(rec.data)
-        except BadRow:
-            counts["BadRow"] += 1
-            continue
-        except Unlabeled:
-            counts["Unlabeled"] += 1
-            continue
-        task.make_example(row, rec.location)
-        counts["good"] += 1
-        labels[row.answer] += 1
-        subsets[row.metadata["subset"]] += 1
-    return counts, labels, subsets
-
-
 @pytest.mark.data
 def test_real_files():
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
-    counts, labels, subsets = _count(get_task("xstest_v2_completions_refusal_classification_v1"), root)
-    assert counts == Counter(good=2250)
-    assert labels == Counter({"Full compliance": 1091, "Full refusal": 983, "Partial refusal": 176})
-    assert subsets == Counter(
+    o = outcomes("xstest_v2_completions_refusal_classification_v1")
+    assert o.counts == {"good": 2250}
+    assert o.labels == Counter({"Full compliance": 1091, "Full refusal": 983, "Partial refusal": 176})
+    assert Counter(r.metadata["subset"] for r in o.rows) == Counter(
         {m: 450 for m in ("gpt4", "llama2new", "llama2orig", "mistralguard", "mistralinstruct")}
     )
 
-    counts, labels, subsets = _count(get_task("xstest_v2_completions_prompt_safety_classification_v1"), root)
-    assert counts == Counter(good=450)
-    assert labels == Counter(Yes=250, No=200)
+    o = outcomes("xstest_v2_completions_prompt_safety_classification_v1")
+    assert o.counts == {"good": 450}
+    assert o.labels == Counter(Yes=250, No=200)
+    subsets = Counter(r.metadata["subset"] for r in o.rows)
     assert len(subsets) == 18  # 10 safe prompt types, 8 contrast types
     assert sum(n for t, n in subsets.items() if t.startswith("contrast_")) == 200  # the unsafe prompts

@@ -1,9 +1,6 @@
-from collections import Counter
-
 import pytest
+from realdata import outcomes
 
-from flame.data.paths import DataRootError, data_root
-from flame.data.sources import Record
 from flame.data.task import TASKS, BadRow, Unlabeled
 from flame.tasks.xsumfaith import factuality_row, faithfulness_row
 
@@ -55,45 +52,18 @@ def test_faithfulness_row(workers, expected):
     assert faithfulness_row(rec(workers)).answer == expected
 
 
-def count(name):
-    """Apply the task's to_row to every real record: counts of outcomes and of labels."""
-    try:
-        root = data_root()
-    except DataRootError:
-        pytest.skip("no data root")
-    task = TASKS.get(name)
-    counts, labels = Counter(), Counter()
-    for rec in task.source.records(root):
-        if not isinstance(rec, Record):
-            counts["badrecord"] += 1
-            continue
-        try:
-            rows = task.to_row(rec.data)
-        except Unlabeled:
-            counts["unlabeled"] += 1
-            continue
-        except BadRow:
-            counts["bad"] += 1
-            continue
-        for row in rows if isinstance(rows, list) else [rows]:
-            task.make_example(row, rec.location)
-            counts["good"] += 1
-            labels[row.answer] += 1
-    return dict(counts), dict(labels)
-
-
 @pytest.mark.data
 def test_xsumfaith_factuality_real_data():
     assert TASKS.get("xsumfaith_factuality_classification_v1").eval_only
-    counts, labels = count("xsumfaith_factuality_classification_v1")
+    o = outcomes("xsumfaith_factuality_classification_v1")
     # 1869 summaries: 52 of articles without text, 11 all-NULL + 1 split vote unlabeled
-    assert counts == {"good": 1805, "bad": 52, "unlabeled": 12}
-    assert labels == {"Yes": 177, "No": 1628}
+    assert o.counts == {"good": 1805, "bad": 52, "unlabeled": 12}
+    assert o.labels == {"Yes": 177, "No": 1628}
 
 
 @pytest.mark.data
 def test_xsumfaith_faithfulness_real_data():
     assert TASKS.get("xsumfaith_faithfulness_classification_v1").eval_only
-    counts, labels = count("xsumfaith_faithfulness_classification_v1")
-    assert counts == {"good": 2425, "bad": 74, "unlabeled": 1}
-    assert labels == {"Yes": 246, "No": 2179}
+    o = outcomes("xsumfaith_faithfulness_classification_v1")
+    assert o.counts == {"good": 2425, "bad": 74, "unlabeled": 1}
+    assert o.labels == {"Yes": 246, "No": 2179}
