@@ -142,15 +142,16 @@ def cmd_mixtures_show(args) -> int:
     draws = MixtureSampler(rates, sizes, seed=args.seed).take(args.samples)
     sampled = sampled_proportions(draws)
     print(f"{mixture.name}: {mixture.description}")
+    width = max(len(t) for t in rates) + 2
     print(
         f"components: {', '.join(f'{c} ({describe_rate(r)})' for c, r in mixture.items()[:6])}"
         + (" ..." if len(mixture.items()) > 6 else "")
     )
     print(
-        f"\n{'task':<48} {'train rows':>10} {'rate':>8} {'sampled':>8}   (of {args.samples} draws, seed {args.seed})"
+        f"\n{'task':<{width}} {'train rows':>10} {'rate':>8} {'sampled':>8}   (of {args.samples} draws, seed {args.seed})"
     )
     for task, p in sorted(rates.items(), key=lambda kv: -kv[1]):
-        print(f"{task:<48} {sizes[task]:>10} {p:>8.4f} {sampled.get(task, 0.0):>8.4f}")
+        print(f"{task:<{width}} {sizes[task]:>10} {p:>8.4f} {sampled.get(task, 0.0):>8.4f}")
     return 0
 
 
