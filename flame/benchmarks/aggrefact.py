@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flame.benchmarks.base import Benchmark, BenchmarkData, EmptyBenchmarkError, split_by_subset
+from flame.benchmarks.base import Benchmark, BenchmarkData, read_file_or_hub, split_by_subset
 from flame.types import YES_NO, Example, TaskType
 
 TITLE = "Is the claim supported by the document?"
@@ -83,25 +83,14 @@ def row_to_example(obj: Any, where: str) -> Example:
 
 def make_loader(path: str | Path | None) -> Callable[..., BenchmarkData]:
     def load(bench: Benchmark, limit: int | None, seed: int) -> BenchmarkData:
-        from flame.benchmarks.rewardbench import _read_rows
-
-        if path is None:
-            import datasets
-
-            try:
-                ds = datasets.load_dataset("lytang/LLM-AggreFact", split="test")
-            except Exception as e:
-                raise EmptyBenchmarkError(
-                    f"LLM-AggreFact is not available from the hub ({type(e).__name__}); pass a local copy as "
-                    "--benchmark llm_aggrefact=PATH (dataset, doc, claim, label)"
-                ) from None
-            rows, problems, source = list(enumerate(ds, start=1)), [], "hub:lytang/LLM-AggreFact"
-        else:
-            p = Path(path)
-            if not p.exists():
-                raise FileNotFoundError(f"no such LLM-AggreFact file: {p}")
-            rows, problems = _read_rows(p)
-            source = str(p)
+        rows, problems, source = read_file_or_hub(
+            path,
+            "lytang/LLM-AggreFact",
+            "test",
+            "LLM-AggreFact",
+            "llm_aggrefact",
+            "dataset, doc, claim, label",
+        )
         examples = []
         seen: set[tuple[str, str]] = set()
         for lineno, obj in rows:

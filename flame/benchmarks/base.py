@@ -7,6 +7,7 @@ joins its benchmark, and a benchmark that selects nothing fails loudly instead o
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -229,3 +230,54 @@ def describe(bench: Benchmark) -> dict[str, Any]:
         "human": bench.human,
         "description": bench.description,
     }
+
+
+# ------------------------------------------------------------------ published benchmark files
+
+
+def read_rows(path: Path) -> tuple[list[tuple[int, Any]], list[str]]:
+    """(line or row number, object) for every row; unreadable lines become problems."""
+    problems: list[str] = []
+    suffixes = "".join(path.suffixes[-2:])
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(enumerate(pq.read_table(path).to_pylist(), start=1)), problems
+    if path.suffix == ".json" and not suffixes.endswith(".jsonl"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            data = data.get("data") or data.get("rows") or list(data.values())
+        return list(enumerate(data, start=1)), problems
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((lineno, json.loads(line)))
+            except json.JSONDecodeError as e:
+                problems.append(f"{path}:{lineno}: bad JSON ({e.msg})")
+    return rows, problems
+
+
+def read_file_or_hub(
+    path: str | Path | None, hub_id: str, split: str, name: str, option: str, columns: str
+) -> tuple[list[tuple[int, Any]], list[str], str]:
+    """(row number, object) pairs, problems and a source label, from a local copy of a published benchmark
+    or, when no path is given, from the Hugging Face Hub (for users who are online)."""
+    if path is None:
+        import datasets
+
+        try:
+            ds = datasets.load_dataset(hub_id, split=split)
+        except Exception as e:  # no network, no cache: say how to give a local copy
+            raise EmptyBenchmarkError(
+                f"{name} is not available from the hub ({type(e).__name__}); pass a local copy as "
+                f"--benchmark {option}=PATH (JSON, JSONL or Parquet with {columns})"
+            ) from None
+        return list(enumerate(ds, start=1)), [], f"hub:{hub_id}"
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such {name} file: {p}")
+    rows, problems = read_rows(p)
+    return rows, problems, str(p)

@@ -12,7 +12,6 @@ apart and never enter the score (the paper excludes them, §5).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.benchmarks.base import Benchmark, BenchmarkData, EmptyBenchmarkError, split_by_subset
+from flame.benchmarks.base import Benchmark, BenchmarkData, read_file_or_hub, split_by_subset
 from flame.types import PAIRWISE_LABELS, Example, TaskType
 
 # Copied exactly from the official constants. Two counts are deliberate and not the file's row counts:
@@ -130,31 +129,6 @@ def score(subset_accuracy: dict[str, float]) -> float:
 # ------------------------------------------------------------------------------------ loading
 
 
-def _read_rows(path: Path) -> tuple[list[tuple[int, Any]], list[str]]:
-    """(line or row number, object) for every row; unreadable lines become problems."""
-    problems: list[str] = []
-    suffixes = "".join(path.suffixes[-2:])
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return list(enumerate(pq.read_table(path).to_pylist(), start=1)), problems
-    if path.suffix == ".json" and not suffixes.endswith(".jsonl"):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            data = data.get("data") or data.get("rows") or list(data.values())
-        return list(enumerate(data, start=1)), problems
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as e:
-                problems.append(f"{path}:{lineno}: bad JSON ({e.msg})")
-    return rows, problems
-
-
 def chosen_position(row_id: str, prompt: str) -> str:
     """Where the chosen answer goes (A or B): a stable hash of the row, so half the pairs put it first.
 
@@ -213,24 +187,14 @@ def load_rows(rows: list[tuple[int, Any]], source: str) -> tuple[list[Example], 
 
 def make_loader(path: str | Path | None) -> Callable[..., BenchmarkData]:
     def load(bench: Benchmark, limit: int | None, seed: int) -> BenchmarkData:
-        if path is None:
-            import datasets
-
-            try:
-                ds = datasets.load_dataset("allenai/reward-bench", split="filtered")
-            except Exception as e:  # no network, no cache: say how to give a local copy
-                raise EmptyBenchmarkError(
-                    f"RewardBench is not available from the hub ({type(e).__name__}); pass a local copy "
-                    "as --benchmark rewardbench=PATH (JSON, JSONL or Parquet with prompt, chosen, "
-                    "rejected, subset)"
-                ) from None
-            rows, problems, source = list(enumerate(ds, start=1)), [], "hub:allenai/reward-bench"
-        else:
-            p = Path(path)
-            if not p.exists():
-                raise FileNotFoundError(f"no such RewardBench file: {p}")
-            rows, problems = _read_rows(p)
-            source = str(p)
+        rows, problems, source = read_file_or_hub(
+            path,
+            "allenai/reward-bench",
+            "filtered",
+            "RewardBench",
+            "rewardbench",
+            "prompt, chosen, rejected, subset",
+        )
         examples, bad = load_rows(rows, source)
         problems += bad
         subsets = split_by_subset(examples, limit, seed, "rewardbench")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import xxhash
 
-from flame.data.task import BadRow
+from flame.data.task import BadRow, require_text
 
 
 def stable_hash(text: str, seed: int = 0) -> int:
@@ -66,3 +66,14 @@ def rescale_to_label(value: float, low: float, high: float, n_points: int = 5) -
         raise BadRow(f"score {value} outside [{low}, {high}]")
     position = (value - low) / (high - low) * (n_points - 1) + 1
     return str(int(position + 0.5))
+
+
+def knowledge_dialogue_inputs(record: dict) -> dict[str, str]:
+    """Knowledge-grounded dialogue (BEGIN, Q²): the knowledge, the previous turn (omitted when the response
+    opens the dialogue) and the response, from ``knowledge``/``message``/``response`` columns."""
+    inputs = {"knowledge": require_text(record, "knowledge")}
+    message = require_text(record, "message", allow_empty=True)
+    if message:
+        inputs["conversation"] = message
+    inputs["response"] = require_text(record, "response", allow_empty=True)
+    return inputs

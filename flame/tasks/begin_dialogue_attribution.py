@@ -16,8 +16,9 @@ dialogue (empty ``message``): their CONTEXT has no conversation field. Nothing i
 
 from __future__ import annotations
 
+from flame.data.preprocess import knowledge_dialogue_inputs
 from flame.data.sources import LocalFiles
-from flame.data.task import BadRow, Row, Task, register_task, require_text
+from flame.data.task import BadRow, Row, Task, register_task
 from flame.types import TaskType
 
 SOURCE = LocalFiles(
@@ -31,16 +32,6 @@ LABELS = ("Fully attributable", "Not fully attributable", "Generic")
 SOURCE_NAMES = {"cmu": "cmu-dog", "tc": "topicalchat", "wow": "wow"}
 
 
-def _inputs(record: dict) -> dict[str, str]:
-    """knowledge, the previous turn (omitted when the response opens the dialogue) and the response."""
-    inputs = {"knowledge": require_text(record, "knowledge")}
-    message = require_text(record, "message", allow_empty=True)
-    if message:
-        inputs["conversation"] = message
-    inputs["response"] = require_text(record, "response", allow_empty=True)
-    return inputs
-
-
 def begin_row(record: dict) -> Row:
     label = str(record.get("begin_label", "")).strip()
     by_lower = {lab.lower(): lab for lab in LABELS}
@@ -48,7 +39,7 @@ def begin_row(record: dict) -> Row:
         raise BadRow(f"begin_label {record.get('begin_label')!r} is not one of {list(LABELS)}")
     source = str(record.get("data_source", "")).strip()
     return Row(
-        inputs=_inputs(record),
+        inputs=knowledge_dialogue_inputs(record),
         answer=by_lower[label.lower()],
         metadata={
             "subset": SOURCE_NAMES.get(source, source),

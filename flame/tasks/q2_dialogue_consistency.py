@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from flame.data.preprocess import knowledge_dialogue_inputs
 from flame.data.sources import BadRecord, Joined, LocalFiles, Record
-from flame.data.task import BadRow, Row, Task, Unlabeled, register_task, require_text
+from flame.data.task import BadRow, Row, Task, Unlabeled, register_task
 from flame.types import YES_NO, TaskType
 
 LICENSE = "MIT"
@@ -90,16 +91,6 @@ def q2_records(root: Path) -> Iterator[Record | BadRecord]:
         yield Record(entry.pop("location"), entry)
 
 
-def _inputs(record: dict) -> dict[str, str]:
-    """knowledge, the previous turn (omitted when the response opens the dialogue) and the response."""
-    inputs = {"knowledge": require_text(record, "knowledge")}
-    message = require_text(record, "message", allow_empty=True)
-    if message:
-        inputs["conversation"] = message
-    inputs["response"] = require_text(record, "response", allow_empty=True)
-    return inputs
-
-
 def q2_row(record: dict) -> Row:
     labels = record.get("labels")
     if not isinstance(labels, list) or not labels:
@@ -111,7 +102,7 @@ def q2_row(record: dict) -> Row:
     if len(set(values)) > 1:
         raise Unlabeled(f"files disagree: {labels}")
     return Row(
-        inputs=_inputs(record),
+        inputs=knowledge_dialogue_inputs(record),
         answer="Yes" if values[0] else "No",
         metadata={
             "subset": record.get("system", ""),
