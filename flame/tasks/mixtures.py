@@ -54,3 +54,40 @@ register_mixture(
         "part, math (PRM800K), has no counterpart here: there is no math preference data in the collection.",
     )
 )
+
+
+# FLAMe-mini: the same training tasks for a CPU budget of ~1,500 examples in a whole run. flame_v1's
+# examples-proportional rates give pairwise tasks 7% of the draws (~100 pairs per run, too few to learn to
+# compare two answers) and spend 7% on generative tasks, which no closed-label judgment is scored on. This
+# mix fixes the task-type shares and stays examples-proportional within each type.
+MINI_TYPE_SHARES = {"pairwise": 0.4, "classification": 0.4, "pointwise": 0.2}
+
+
+def training_tasks_of_type(task_type: str):
+    def components():
+        return tuple(
+            (t.name, examples_proportional(PAPER_CAP))
+            for t in TASKS.values()
+            if not t.eval_only and t.task_type == task_type
+        )
+
+    return components
+
+
+for _type in MINI_TYPE_SHARES:
+    register_mixture(
+        Mixture(
+            f"flame_v1_{_type}",
+            training_tasks_of_type(_type),
+            description=f"Every {_type} training task, examples-proportional (cap 2^16).",
+        )
+    )
+
+register_mixture(
+    Mixture(
+        "flame_mini_v1",
+        tuple((f"flame_v1_{t}", share) for t, share in MINI_TYPE_SHARES.items()),
+        description="flame_v1's tasks for a small training budget: 40% pairwise, 40% classification, 20% "
+        "pointwise (examples-proportional within each type), no generative tasks.",
+    )
+)

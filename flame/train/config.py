@@ -104,6 +104,12 @@ class DataConfig:
         "order (1 = no bucketing); bigger pools waste less padding",
         16,
     )
+    swap_pairs: bool = _help(
+        "position augmentation: every drawn pairwise example is trained in both orders (A/B exchanged, label "
+        "flipped), side by side in the same pool; the twins teach that the answer follows the content, "
+        "not the position",
+        False,
+    )
     decontaminate: bool = _help(
         "drop training rows that overlap held-out benchmarks or duplicate other datasets (flame data check)",
         True,

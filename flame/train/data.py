@@ -203,9 +203,17 @@ class BatchStream:
     """Global batches of encoded examples, length-bucketed within pools, resumable from ``state``."""
 
     def __init__(
-        self, data: TrainingData, encode, batch_size: int, bucket_batches: int, seed: int, state=None
+        self,
+        data: TrainingData,
+        encode,
+        batch_size: int,
+        bucket_batches: int,
+        seed: int,
+        state=None,
+        swap_pairs: bool = False,
     ):
         self.data = data
+        self.swap_pairs = swap_pairs
         self.encode = encode
         self.batch_size = batch_size
         self.bucket_batches = bucket_batches
@@ -218,16 +226,31 @@ class BatchStream:
         sampler = MixtureSampler(
             self.data.rates, self.data.sizes, seed=self.seed, position=self.state.pool_start
         )
-        draws = sampler.take(self.batch_size * self.bucket_batches)
-        encoded = [self.encode(self.data.example(t, k)) for t, k in draws]
-        if self.bucket_batches > 1:  # sort by length (stable: ties keep draw order)
-            encoded = sorted(encoded, key=lambda e: e.n_tokens)
+        groups = self._draw_groups(sampler, self.batch_size * self.bucket_batches)
+        if self.bucket_batches > 1:  # sort by length (stable: ties keep draw order; twins stay adjacent)
+            groups = sorted(groups, key=lambda g: max(e.n_tokens for e in g))
+        encoded = [e for g in groups for e in g][: self.batch_size * self.bucket_batches]
         self._pool = [encoded[i : i + self.batch_size] for i in range(0, len(encoded), self.batch_size)]
         rng = np.random.default_rng([self.seed, self.state.pool, 0xB0C])
         self._order = (
             rng.permutation(len(self._pool)) if self.bucket_batches > 1 else np.arange(len(self._pool))
         )
         self._next_pool_start = sampler.position
+
+    def _draw_groups(self, sampler: MixtureSampler, n: int) -> list[list]:
+        """Draw until the pool holds ``n`` sequences: one per draw, two for a pairwise draw when
+        ``swap_pairs`` (the example and its A/B twin). A twin cut off at the pool's end is simply dropped;
+        the sampler position after the pool is what a resumed run restarts from, so it sees the same pool."""
+        from flame.raters.base import can_swap, swap_example
+
+        groups: list[list] = []
+        size = 0
+        while size < n:
+            ex = self.data.example(*next(sampler))
+            group = [ex, swap_example(ex)] if self.swap_pairs and can_swap(ex) else [ex]
+            groups.append([self.encode(e) for e in group])
+            size += len(group)
+        return groups
 
     def next_batch(self) -> list:
         if self._pool is None:

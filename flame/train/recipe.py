@@ -306,6 +306,7 @@ def train(
         config.data.bucket_batches,
         config.train.seed,
         stream_state,
+        swap_pairs=config.data.swap_pairs,
     )
     task_index = {t: i for i, t in enumerate(data.tasks)}
     metrics: list[dict[str, Any]] = []

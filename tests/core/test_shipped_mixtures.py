@@ -37,3 +37,16 @@ def test_flame_v1_stream_is_deterministic():
     sizes = {t.name: 100 + i for i, t in enumerate(TASKS.values())}
     rates = resolve("flame_v1", sizes.get)
     assert MixtureSampler(rates, sizes, seed=5).take(2000) == MixtureSampler(rates, sizes, seed=5).take(2000)
+
+
+def test_flame_mini_v1_fixes_task_type_shares_and_skips_generative_and_held_out_tasks():
+    rates = resolve("flame_mini_v1", lambda task: 500)
+    share = {}
+    for t, p in rates.items():
+        task = TASKS.get(t)
+        assert not task.eval_only
+        share[task.task_type] = share.get(task.task_type, 0.0) + p
+    assert share == pytest.approx({"pairwise": 0.4, "classification": 0.4, "pointwise": 0.2})
+    # Within a type, examples-proportional: equal sizes give equal rates.
+    pairwise = [p for t, p in rates.items() if TASKS.get(t).task_type == "pairwise"]
+    assert max(pairwise) == pytest.approx(min(pairwise))
