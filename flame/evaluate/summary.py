@@ -1,0 +1,106 @@
+"""One Markdown table in the shape of the paper's Table 1, read from a ``results.json`` dict.
+
+Rows are raters, columns the benchmarks' headline metrics, then the suite's group means (``pairwise
+mean``, ``factual-consistency mean``: stored by the harness as metrics entries whose ``benchmark`` is the
+group's name), then the pairwise position-swap consistency when the run judged both orders. Pure: a
+dict in, text out, so it is tested on a hand-made dict and works on any saved run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+ALL = "all"  # the subset name of a benchmark's (or group's) aggregate, as in flame.evaluate.harness
+CONSISTENCY = "position consistency"
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def cell(entry: Mapping[str, Any] | None) -> str:
+    """``0.62 [0.48, 0.75]``; two decimals, since CIs at these sample sizes are ±0.1 wide."""
+    if entry is None or _missing(entry.get("value")):
+        return "–"
+    if _missing(entry.get("ci_low")) or _missing(entry.get("ci_high")):
+        return f"{entry['value']:.2f}"
+    return f"{entry['value']:.2f} [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}]"
+
+
+def _ns(values: list[int]) -> str:
+    """One n when every rater used the same rows, else the range (e.g. parse failures dropped rows)."""
+    if not values:
+        return "–"
+    lo, hi = min(values), max(values)
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def _group_metric(metrics: list[dict[str, Any]], group: str) -> str | None:
+    return next((m["metric"] for m in metrics if m["benchmark"] == group and m["subset"] == ALL), None)
+
+
+def summary_table(
+    results: Mapping[str, Any],
+    raters_order: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """Markdown: a legend (metrics, n per column), then one row per rater.
+
+    ``raters_order`` lists rater specs (default: the run's order; specs missing from the run are left
+    out); ``names`` maps a spec to the name shown (default: the spec).
+    """
+    names = names or {}
+    metrics = results.get("metrics", [])
+    benches = results.get("benchmarks", [])
+    present = [r["spec"] for r in results.get("raters", [])]
+    raters = [r for r in (raters_order or present) if r in present]
+    index = {(m["rater"], m["benchmark"], m["subset"], m["metric"]): m for m in metrics}
+
+    # Columns: (header, benchmark or group name, metric).
+    columns = [(b["name"], b["name"], b["primary"]) for b in benches]
+    bench_names = {b["name"] for b in benches}
+    groups = [g for g in dict.fromkeys(m["benchmark"] for m in metrics) if g not in bench_names]
+    columns += [(g, g, _group_metric(metrics, g)) for g in groups]
+
+    pairwise = [b["name"] for b in benches if b.get("type") == "pairwise"]
+    consistency = {r: [index.get((r, b, ALL, "consistency")) for b in pairwise] for r in raters}
+    has_consistency = any(e is not None for es in consistency.values() for e in es)
+
+    header = ["rater", *(c[0] for c in columns)] + ([CONSISTENCY] if has_consistency else [])
+    rows, n_by_column = [], {c[0]: [] for c in columns}
+    for r in raters:
+        row = [names.get(r, r)]
+        for head, bench, metric in columns:
+            e = index.get((r, bench, ALL, metric))
+            row.append(cell(e))
+            if e is not None:
+                n_by_column[head].append(int(e["n"]))
+        if has_consistency:
+            # The mean over the pairwise benchmarks, like "pairwise mean"; no CI, because results.json
+            # holds per-benchmark estimates only (a CI needs the per-example columns: predictions.jsonl).
+            found = [e for e in consistency[r] if e is not None and not _missing(e["value"])]
+            value = sum(e["value"] for e in found) / len(found) if found else None
+            row.append(cell({"value": value}) if found else "–")
+        rows.append(row)
+
+    by_metric: dict[str, list[str]] = {}
+    for b in benches:
+        by_metric.setdefault(b["primary"], []).append(b["name"])
+    legend = [
+        "Each cell: value [95% bootstrap CI]. Metrics: "
+        + "; ".join(f"{', '.join(bs)}: {m}" for m, bs in by_metric.items())
+        + ". Group means are unweighted means over their benchmarks.",
+        "",
+        "n per column: " + ", ".join(f"{head} {_ns(n_by_column[head])}" for head, _, _ in columns) + ".",
+    ]
+    if has_consistency:
+        legend += [
+            "",
+            f"{CONSISTENCY}: share of pairwise judgments that name the same answer in both orders, mean "
+            f"over {', '.join(pairwise)} (no CI).",
+        ]
+    table = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    table += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join([*legend, "", *table]) + "\n"
