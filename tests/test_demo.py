@@ -1,0 +1,72 @@
+"""The demo's pure parts: settings, the time plan, and when a training run counts as done."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from flame import demo
+
+
+def test_settings_default_fast_and_limit():
+    s = demo.settings({})
+    assert (s.out, s.limit, s.bias_limit) == (Path("out/demo"), demo.LIMIT, demo.BIAS_LIMIT)
+    assert demo.settings({"FLAME_DEMO_LIMIT": "8"}).limit == 8
+    fast = demo.settings({"FLAME_DEMO_FAST": "1"})
+    assert fast.out == Path("out/demo_fast") and fast.limit == demo.FAST_LIMIT
+    assert "train.steps=2" in fast.mini_overrides and "eval.every=-1" in fast.mini_overrides
+    assert demo.settings({"FLAME_DEMO_FAST": "0"}).out == Path("out/demo")
+    config, overrides = s.rm()
+    assert config.name == "flame_rm.yaml" and config.is_file()
+    assert overrides[:2] == ["run_dir=out/demo/runs/flame_mini_rm", "model.base=run:out/demo/runs/flame_mini"]
+    assert list(s.raters().values()) == [
+        "FLAMe-mini",
+        "FLAMe-mini-RM",
+        "SmolLM2 (zero-shot)",
+        "length",
+        "random",
+    ]
+
+
+def test_judgment_counts_follow_the_heldout_tasks():
+    # 4 pairwise tasks judged in both orders, 9 other tasks once; faireval has only 66 rows.
+    assert demo.eval_judgments(48) == 4 * 48 * 2 + 9 * 48
+    assert demo.eval_judgments(100) == (100 + 100 + 100 + 66) * 2 + 100 * 8 + 100
+    assert demo.bias_judgments(24, 2) == 4 * 24 * 3
+
+
+def test_train_minutes_is_bounded_by_max_minutes():
+    assert demo.train_minutes(1200, None, 0) == demo.START_MIN + 1200 / demo.TRAIN_EXAMPLES_PER_S / 60
+    assert demo.train_minutes(10**6, 23, 0) == demo.START_MIN + 23
+
+
+def test_format_plan():
+    text = demo.format_plan([("build", 0.2, True), ("train", 14.6, False)])
+    assert text == "plan: build ~<1 min (cached), train ~15 min, total ~15 min"
+
+
+def test_run_state(tmp_path):
+    expected = demo.expected_config(*demo.settings({}).mini())
+    run = tmp_path / "run"
+    assert demo.run_state(run, expected) == "new"
+    run.mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump(expected))
+    assert demo.run_state(run, expected) == "restart"  # started, no checkpoint yet
+    ckpt = run / "checkpoints" / "step-25"
+    ckpt.mkdir(parents=True)
+    (ckpt / "state.json").write_text("{}")
+    assert demo.run_state(run, expected) == "resume"
+    (run / "final").mkdir()
+    (run / "final" / "config.json").write_text("{}")
+    (run / "run.json").write_text(json.dumps({"finished": True}))
+    assert demo.run_state(run, expected) == "done"
+    other = {**expected, "train": {**expected["train"], "steps": 7}}
+    assert demo.run_state(run, other) == "stale"
+    # A base model written after this run started: the run is stale (FLAMe-mini retrained under FLAMe-mini-RM).
+    base = tmp_path / "base_final"
+    base.mkdir()
+    os.utime(run / "config.yaml", (1, 1))
+    assert demo.run_state(run, expected, base) == "stale"

@@ -1,0 +1,61 @@
+"""`FLAME_DEMO_FAST=1 python -m flame.demo`: the whole main job, tiny, from a foreign working directory;
+then once more, which must take the trained models from the first run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RATERS = ["FLAMe-mini", "FLAMe-mini-RM", "SmolLM2 (zero-shot)", "length", "random"]
+
+
+def run_demo(cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+    env = {k: v for k, v in os.environ.items() if k != "FLAME_DEMO_LIMIT"}
+    env["FLAME_DEMO_FAST"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "flame.demo"], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done, time.monotonic() - start
+
+
+@pytest.mark.model
+@pytest.mark.data
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # ~13 minutes for both runs on 2 cores shared with another job
+def test_fast_demo_end_to_end_then_cached(tmp_path):
+    from flame.data.paths import DataRootError, data_root
+
+    try:
+        data_root()
+    except DataRootError as e:
+        pytest.skip(str(e))
+
+    first, first_s = run_demo(tmp_path)
+    out = tmp_path / "out" / "demo_fast"
+    assert first.stdout.startswith("plan: build ~")
+    assert "$ flame train" in first.stdout
+    assert (out / "eval" / "report.html").is_file()
+    assert (out / "bias" / "bias.md").is_file() and (out / "bias_smollm2" / "bias.md").is_file()
+
+    summary = (out / "summary.md").read_text()
+    table = [line for line in summary.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    assert header[0] == "rater" and "pairwise mean" in header and "factual-consistency mean" in header
+    assert [row.split("|")[1].strip() for row in table[1:]] == RATERS
+    assert "n per column:" in summary
+    assert summary in first.stdout  # printed at the end too
+
+    second, second_s = run_demo(tmp_path)
+    assert "FLAMe-mini: cached, skipping training" in second.stdout
+    assert "FLAMe-mini-RM: cached, skipping training" in second.stdout
+    assert "$ flame train" not in second.stdout
+    assert second_s < first_s
