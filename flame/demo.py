@@ -1,7 +1,7 @@
 """`make demo` (``python -m flame.demo``): the FLAMe story end to end on this CPU, every stage cached.
 
     1. flame data build                          the human-judgment collection (cached by fingerprint)
-    2. flame train configs/flame_mini.yaml       FLAMe-mini: SmolLM2-135M on flame_v1
+    2. flame train configs/flame_mini.yaml       FLAMe-mini: SmolLM2-135M on the FLAMe mixture
     3. flame train configs/flame_rm.yaml         FLAMe-mini-RM: a short pairwise stage on top of it
     4. flame eval ... --suite heldout_v1 --swap  both models, zero-shot SmolLM2, length and random
     5. flame bias ...                            order and length probes, FLAMe-mini and zero-shot SmolLM2
@@ -13,7 +13,8 @@ bias reruns read the judgment cache (SQLite under FLAME_CACHE). A second run the
 delete OUT to start over.
 
 Environment: FLAME_DEMO_LIMIT=N examples per held-out task (default ``LIMIT``); FLAME_DEMO_FAST=1 runs
-the same pipeline tiny, under out/demo_fast/ (a smoke test of the whole chain in a few minutes).
+the same pipeline tiny, under out/demo_fast/ (a smoke test of the whole chain: 13 minutes on 2 cores
+that another job keeps busy, 3 for a rerun).
 Paths under OUT are relative to the working directory; configs/ is found beside the package.
 """
 
@@ -32,7 +33,7 @@ from pathlib import Path
 
 SUITE = "heldout_v1"
 # 48 examples per task: 95% CIs of about ±0.14 on an accuracy, and the eval of three 135M-parameter
-# raters fits in about half an hour on 2 cores (see `estimate`).
+# raters takes about 35 minutes on 2 cores (see `plan`).
 LIMIT = 48
 BIAS_LIMIT = 24  # pairwise examples per task for the bias probes (4 pairwise tasks: 96 pairs)
 # Zero-shot SmolLM2 is probed on fewer pairs: it is the reference, and the whole demo stays near an hour
@@ -53,7 +54,7 @@ FAST_TRAIN = (
 FAST_RM = (*FAST_TRAIN[1:], "train.steps=1")
 # The raters' token budget too (default 1,024): SummaC and SummEval documents are long, and on a loaded
 # CPU the full budget made the tiny eval the slowest stage.
-FAST_EVAL = ("--max-length", "256")
+FAST_MAX_LENGTH = 256
 FAST_LIMIT = 2
 
 NAMES = {"smollm2": "SmolLM2 (zero-shot)", "length": "length", "random": "random"}
@@ -64,7 +65,9 @@ TRAIN_EXAMPLES_PER_S = 1.4  # flame_mini's settings when the CPU is quiet (0.9 u
 JUDGMENTS_PER_S = 1.2  # a SmolLM2-135M-sized rater, batched label scoring (BENCHMARKS.md: 1.42 on 600 tokens)
 START_MIN = 0.5  # per process: import torch, load benchmarks or set up the data stream, write outputs
 LOAD_MIN = 0.2  # per model rater: load 135M parameters
-CONTAMINATION_MIN = 1.0  # per run rater: `flame eval` checks the benchmarks against its ~250K training rows
+# Per run rater: `flame eval` checks the benchmarks against its ~250K training rows (2.1 minutes for
+# two run raters, measured under load, with every judgment cached).
+CONTAMINATION_MIN = 1.0
 BUILD_MIN = 3.0  # a first `flame data build` (a rough figure: a built collection is never rebuilt here)
 CACHED_MIN = 0.2  # a cached stage still starts a process and reads its cache
 # Rows per heldout_v1 task, as `flame eval --suite heldout_v1` logs them (256 = at least 256).
@@ -116,7 +119,7 @@ class Settings:
     zero_shot_bias_limit: int
     mini_overrides: tuple[str, ...] = ()
     rm_overrides: tuple[str, ...] = ()
-    eval_args: tuple[str, ...] = ()
+    max_length: int | None = None  # `flame eval --max-length` (None: the raters' default)
 
     @property
     def mini_dir(self) -> Path:
@@ -153,7 +156,9 @@ def settings(env: Mapping[str, str]) -> Settings:
     fast = env.get("FLAME_DEMO_FAST", "") not in ("", "0")
     if fast:
         limit = int(env.get("FLAME_DEMO_LIMIT", FAST_LIMIT))
-        return Settings(Path("out/demo_fast"), limit, FAST_LIMIT, FAST_LIMIT, FAST_TRAIN, FAST_RM, FAST_EVAL)
+        return Settings(
+            Path("out/demo_fast"), limit, FAST_LIMIT, FAST_LIMIT, FAST_TRAIN, FAST_RM, FAST_MAX_LENGTH
+        )
     limit = int(env.get("FLAME_DEMO_LIMIT", LIMIT))
     return Settings(Path("out/demo"), limit, BIAS_LIMIT, ZERO_SHOT_BIAS_LIMIT)
 
@@ -208,13 +213,18 @@ def _newer(path: Path, *than: Path) -> bool:
     return path.is_file() and all(not t.exists() or path.stat().st_mtime > t.stat().st_mtime for t in than)
 
 
-def eval_cached(out: Path, limit: int, spec: str, model: Path | None) -> bool:
-    """results.json holds this rater at this limit with swap, written after its model."""
-    path = out / "results.json"
+def eval_cached(s: Settings, spec: str, model: Path | None) -> bool:
+    """results.json holds this rater with these settings and swap, written after its model."""
+    path = s.out / "eval" / "results.json"
     if not _newer(path, *([model] if model else [])):
         return False
     config = json.loads(path.read_text()).get("config", {})
-    return config.get("limit") == limit and config.get("swap") and spec in config.get("raters", [])
+    return (
+        config.get("limit") == s.limit
+        and bool(config.get("swap"))
+        and config.get("rater_options", {}).get("max_length") == s.max_length
+        and spec in config.get("raters", [])
+    )
 
 
 def bias_cached(out: Path, limit: int, model: Path | None) -> bool:
@@ -253,9 +263,7 @@ def plan(s: Settings) -> list[tuple[str, float, bool]]:
         f"run:{s.rm_dir}": (s.rm_dir / "final", cached[s.rm_dir]),
     }
     fresh = [
-        spec
-        for spec, (final, trained) in models.items()
-        if not (trained and eval_cached(s.out / "eval", s.limit, spec, final))
+        spec for spec, (final, trained) in models.items() if not (trained and eval_cached(s, spec, final))
     ]
     minutes = START_MIN + LOAD_MIN * len(models) + CONTAMINATION_MIN * 2
     minutes += judging_minutes(eval_judgments(s.limit) * len(fresh))
@@ -314,10 +322,9 @@ def _shown(path: Path) -> str:
 
 def eval_stage(s: Settings) -> None:
     rater_args = [a for spec in s.raters() for a in ("--rater", spec)]  # the report's column order
+    max_length = ["--max-length", str(s.max_length)] if s.max_length else []
     out = str(s.out / "eval")
-    flame(
-        "eval", *rater_args, "--suite", SUITE, "--limit", str(s.limit), "--swap", *s.eval_args, "--out", out
-    )
+    flame("eval", *rater_args, "--suite", SUITE, "--limit", str(s.limit), "--swap", *max_length, "--out", out)
 
 
 def bias_stage(s: Settings) -> None:
@@ -363,8 +370,9 @@ def run(env: Mapping[str, str] | None = None) -> int:
             t = time.monotonic()
             step()
             took.append(f"{label} {(time.monotonic() - t) / 60:.1f}")
-    except StageError as e:
-        print(f"\ndemo stopped: {e}; rerun `make demo` to continue from the cached stages", file=sys.stderr)
+    except (StageError, KeyboardInterrupt) as e:
+        why = str(e) or "interrupted"
+        print(f"\ndemo stopped: {why}; rerun it to continue from the cached stages", file=sys.stderr)
         return 1
     print("\n" + summary_stage(s))
     print(f"summary:  {s.out / 'summary.md'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -70,3 +71,32 @@ def test_run_state(tmp_path):
     base.mkdir()
     os.utime(run / "config.yaml", (1, 1))
     assert demo.run_state(run, expected, base) == "stale"
+
+
+def test_plan_with_nothing_on_disk(tmp_path):
+    s = replace(demo.settings({}), out=tmp_path / "demo")
+    stages = demo.plan(s)
+    assert [label for label, _, _ in stages] == [
+        "build",
+        "train FLAMe-mini",
+        "train FLAMe-mini-RM",
+        "eval (3 models)",
+        "bias",
+    ]
+    assert not any(cached for label, _, cached in stages if label != "build")
+    eval_minutes = stages[3][1]
+    assert eval_minutes > demo.judging_minutes(3 * demo.eval_judgments(s.limit))
+
+
+def test_stage_commands(monkeypatch):
+    calls = []
+    monkeypatch.setattr(demo, "flame", lambda *argv: calls.append(list(argv)))
+    fast = demo.settings({"FLAME_DEMO_FAST": "1"})
+    demo.eval_stage(fast)
+    demo.bias_stage(fast)
+    eval_argv, mini_bias, zero_shot_bias = calls
+    assert eval_argv[:2] == ["eval", "--rater"] and eval_argv[-2:] == ["--out", "out/demo_fast/eval"]
+    assert [eval_argv[i + 1] for i, a in enumerate(eval_argv) if a == "--rater"] == list(fast.raters())
+    assert "--swap" in eval_argv and eval_argv[eval_argv.index("--max-length") + 1] == "256"
+    assert mini_bias[:3] == ["bias", "--rater", "run:out/demo_fast/runs/flame_mini"]
+    assert mini_bias.count("--probe") == 2 and zero_shot_bias[2] == "smollm2"
