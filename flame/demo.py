@@ -13,7 +13,7 @@ bias reruns read the judgment cache (SQLite under FLAME_CACHE). A second run the
 delete OUT to start over.
 
 Environment: FLAME_DEMO_LIMIT=N examples per held-out task (default ``LIMIT``); FLAME_DEMO_FAST=1 runs
-the same pipeline tiny, under out/demo_fast/ (a smoke test of the whole chain: 13 minutes on 2 cores
+the same pipeline tiny, under out/demo_fast/ (a smoke test of the whole chain: 11 minutes on 2 cores
 that another job keeps busy, 3 for a rerun).
 Paths under OUT are relative to the working directory; configs/ is found beside the package.
 """

@@ -30,7 +30,7 @@ def run_demo(cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
 @pytest.mark.model
 @pytest.mark.data
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # ~13 minutes for both runs on 2 cores shared with another job
+@pytest.mark.timeout(3600)  # 14 minutes for both runs on 2 cores shared with another job
 def test_fast_demo_end_to_end_then_cached(tmp_path):
     from flame.data.paths import DataRootError, data_root
 
