@@ -4,6 +4,7 @@ then once more, which must take the trained models from the first run."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -59,3 +60,4 @@ def test_fast_demo_end_to_end_then_cached(tmp_path):
     assert "FLAMe-mini-RM: cached, skipping training" in second.stdout
     assert "$ flame train" not in second.stdout
     assert second_s < first_s
+    shutil.rmtree(out / "runs")  # 2.6 GB of weights and checkpoints; pytest keeps its last 3 temp dirs
