@@ -39,6 +39,9 @@ BIAS_LIMIT = 24  # pairwise examples per task for the bias probes (4 pairwise ta
 # Zero-shot SmolLM2 is probed on fewer pairs: it is the reference, and the whole demo stays near an hour
 # (its order bias is also in the summary's position-consistency column, on every eval pair).
 ZERO_SHOT_BIAS_LIMIT = 12
+# Every rater reads at most 512 tokens, the length FLAMe-mini is trained at (configs/flame_mini.yaml): the
+# same truncation for all rows of the table, and the long SummaC/SummEval documents cost half the default's.
+EVAL_MAX_LENGTH = 512
 BIAS_PROBES = ("order", "length")  # position and verbosity: the two biases the paper discusses first
 
 # Tiny settings for FLAME_DEMO_FAST=1: two optimizer steps of two short examples, no checkpoints but the
@@ -160,7 +163,7 @@ def settings(env: Mapping[str, str]) -> Settings:
             Path("out/demo_fast"), limit, FAST_LIMIT, FAST_LIMIT, FAST_TRAIN, FAST_RM, FAST_MAX_LENGTH
         )
     limit = int(env.get("FLAME_DEMO_LIMIT", LIMIT))
-    return Settings(Path("out/demo"), limit, BIAS_LIMIT, ZERO_SHOT_BIAS_LIMIT)
+    return Settings(Path("out/demo"), limit, BIAS_LIMIT, ZERO_SHOT_BIAS_LIMIT, max_length=EVAL_MAX_LENGTH)
 
 
 def config_path(name: str) -> Path:

@@ -64,37 +64,55 @@ class _TaskRef:
     eval_only: bool
 
 
+BENCH_PREFIX = "benchmark:"
+
+
+def find_overlaps(
+    benchmarks: dict[str, list[Example]],
+    training: Iterable[tuple[str, str, Example]],
+    **index_options: Any,
+) -> dict[str, tuple[int, list[tuple[str, str]]]]:
+    """Per benchmark: (rows sharing text with a training row, a few (benchmark id, training task/id) pairs).
+
+    One index holds every benchmark and the training rows once: the training side (a quarter of a million
+    rows for a FLAMe run) is the expensive part, so it is never indexed per benchmark. Overlaps between two
+    benchmarks are not contamination and are ignored. ``training`` yields (task, dataset, example). Pure.
+    """
+    from flame.data.decontam import DocRef, OverlapIndex
+
+    index = OverlapIndex(**index_options)
+    for name, examples in benchmarks.items():
+        dataset = f"{BENCH_PREFIX}{name}"
+        for ex in examples:
+            for field_name, text in ex.inputs.items():
+                index.add(DocRef(f"{dataset}/{ex.task}", dataset, ex.id, field_name, True), text)
+    for task, dataset, ex in training:
+        for field_name, text in ex.inputs.items():
+            index.add(DocRef(task, dataset, ex.id, field_name, False), text)
+    report = index.finish()
+    found: dict[str, tuple[int, list[tuple[str, str]]]] = {name: (0, []) for name in benchmarks}
+    for pair in report.pairs:
+        a_bench, b_bench = pair.a.startswith(BENCH_PREFIX), pair.b.startswith(BENCH_PREFIX)
+        if a_bench == b_bench:
+            continue
+        bench_task = pair.a if a_bench else pair.b
+        name = bench_task[len(BENCH_PREFIX) :].split("/", 1)[0]
+        rows, samples = found[name]
+        rows += pair.rows_a if a_bench else pair.rows_b
+        for x, y in pair.examples[:3]:
+            samples.append((x, f"{pair.b}/{y}") if a_bench else (y, f"{pair.a}/{x}"))
+        found[name] = (rows, samples)
+    return found
+
+
 def find_overlap(
     benchmark: str,
     examples: Iterable[Example],
     training: Iterable[tuple[str, str, Example]],
     **index_options: Any,
 ) -> tuple[int, list[tuple[str, str]]]:
-    """(benchmark rows sharing text with a training row, a few (benchmark id, training task/id) pairs).
-
-    ``training`` yields (task, dataset, example). Pure: everything is passed in.
-    """
-    from flame.data.decontam import DocRef, OverlapIndex
-
-    index = OverlapIndex(**index_options)
-    bench_dataset = f"benchmark:{benchmark}"
-    for ex in examples:
-        for name, text in ex.inputs.items():
-            index.add(DocRef(f"{bench_dataset}/{ex.task}", bench_dataset, ex.id, name, True), text)
-    for task, dataset, ex in training:
-        for name, text in ex.inputs.items():
-            index.add(DocRef(task, dataset, ex.id, name, False), text)
-    report = index.finish()
-    rows = 0
-    samples: list[tuple[str, str]] = []
-    for pair in report.pairs:
-        a_bench, b_bench = pair.a.startswith(bench_dataset), pair.b.startswith(bench_dataset)
-        if a_bench == b_bench:
-            continue
-        rows += pair.rows_a if a_bench else pair.rows_b
-        for x, y in pair.examples[:3]:
-            samples.append((x, f"{pair.b}/{y}") if a_bench else (y, f"{pair.a}/{x}"))
-    return rows, samples
+    """One benchmark's (overlapping rows, sample pairs); see ``find_overlaps``."""
+    return find_overlaps({benchmark: list(examples)}, training, **index_options)[benchmark]
 
 
 def _run_training_rows(tasks: list[str]) -> Iterator[tuple[str, str, Example]]:
@@ -146,15 +164,14 @@ def check(
             )
     if training is None and not tasks:
         return findings
-    rows_source = list(training) if training is not None else list(_run_training_rows(tasks))
-    for d in data:
-        examples = [ex for s in d.subsets for ex in s.examples]
-        rows, samples = find_overlap(d.benchmark.name, examples, rows_source)
+    rows_source = training if training is not None else _run_training_rows(tasks)
+    benchmarks = {d.benchmark.name: [ex for s in d.subsets for ex in s.examples] for d in data}
+    for name, (rows, samples) in find_overlaps(benchmarks, rows_source).items():
         if rows:
             findings.append(
                 Finding(
                     rater_spec,
-                    d.benchmark.name,
+                    name,
                     "prompt",
                     rows,
                     f"{rows} benchmark rows share text with the rater's training data",

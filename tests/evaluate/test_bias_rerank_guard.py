@@ -86,6 +86,19 @@ def test_prompt_overlap_is_found():
     assert rows == 1 and samples
 
 
+def test_one_index_attributes_overlaps_to_each_benchmark_and_ignores_benchmark_pairs():
+    other = " ".join(f"token{i}" for i in range(60))
+    benchmarks = {
+        "first": [pair("A", a=TEXT, b="short", id="f1")],
+        "second": [pair("A", a=other, b="short", id="s1"), pair("B", a="nothing shared", b="q", id="s2")],
+        "third": [pair("A", a=other + " tail", b="short", id="x1")],  # overlaps "second" only
+    }
+    training = [("train_task_v1", "train_ds", pair("A", a="other " + TEXT, b="y", id="t1"))]
+    found = contamination.find_overlaps(benchmarks, training)
+    assert {name: rows for name, (rows, _) in found.items()} == {"first": 1, "second": 0, "third": 0}
+    assert found["first"][1][0][0] == "f1"
+
+
 def test_guard_refuses_a_run_trained_on_the_benchmark_task(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
