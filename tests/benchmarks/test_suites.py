@@ -60,3 +60,9 @@ def test_subset_names_and_cap():
     rows = list(range(10))
     assert cap(rows, 3, seed=1) == cap(rows, 3, seed=1) and len(cap(rows, 3, seed=1)) == 3
     assert cap(rows, None, 0) == rows
+
+
+def test_a_held_in_dev_benchmark_is_found_by_name_before_its_suite_is_listed():
+    # Held-in benchmarks are registered on first use; asking for one by name is a first use.
+    bench = get_benchmark("hh_rlhf_pairwise_dev")
+    assert bench.split == "dev" and bench.datasets == ("hh_rlhf",)
