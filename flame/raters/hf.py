@@ -155,6 +155,7 @@ class HFRater(BaseRater):
             **super().scoring_options(),
             "max_length": self.max_length,
             "dtype": self.dtype,
+            "head": "fp32",  # label logits projected in fp32 (see _label_logits)
             "max_new_tokens": self.max_new_tokens if self.explain else None,
         }
 
@@ -280,13 +281,31 @@ class HFRater(BaseRater):
             index = {p: n for n, p in enumerate(positions)}
             keep = torch.tensor(positions, dtype=torch.long, device=self.device)
             ids = ids.to(self.device)
-            try:
-                logits = self.model(input_ids=ids, logits_to_keep=keep).logits
-            except TypeError:  # models without logits_to_keep
-                logits = self.model(input_ids=ids).logits[:, keep]
-            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            logprobs = torch.log_softmax(self._label_logits(ids, keep), dim=-1)
             for b, r in enumerate(batch):
                 yield r, [logprobs[b, index[pos], tok].item() for pos, tok, _ in r.reads]
+
+    def _label_logits(self, ids, keep):
+        """fp32 logits at positions ``keep``. The vocabulary projection runs in fp32 on the last hidden
+        state: in bf16 the logits themselves are rounded (steps of 1/16 around 10), which ties or flips
+        labels whose logits differ by less, and a fine-tuned judge's margins often do (measured: 33
+        distinct P(A) values over 112 pairs, many exact 0.5 ties, before this)."""
+        import torch
+
+        head = self.model.get_output_embeddings()
+        backbone = getattr(self.model, self.model.base_model_prefix, None)
+        if head is None or backbone is None or getattr(head, "bias", None) is not None:
+            try:
+                return self.model(input_ids=ids, logits_to_keep=keep).logits.float()
+            except TypeError:  # models without logits_to_keep
+                return self.model(input_ids=ids).logits[:, keep].float()
+        hidden = backbone(input_ids=ids).last_hidden_state[:, keep]
+        if getattr(self, "_head_fp32", None) is None:
+            self._head_fp32 = head.weight.detach().float()  # once: 113 MB for SmolLM2's 49k × 576
+        with torch.autocast(self.device.type, enabled=False):
+            logits = hidden.float() @ self._head_fp32.T
+        cap = getattr(self.model.config, "final_logit_softcapping", None)  # Gemma 2
+        return torch.tanh(logits / cap) * cap if cap else logits
 
     def _score_seq2seq(self, examples: list[Example]) -> list[Judgment]:
         import torch

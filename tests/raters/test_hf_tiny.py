@@ -90,6 +90,29 @@ def test_bf16_agrees_with_fp32(tiny_dir):
         assert a.probs["A"] == pytest.approx(b.probs["A"], abs=0.02)
 
 
+def test_bf16_rater_projects_label_logits_in_fp32(tiny_dir, tmp_path):
+    # Large logits (a sharpened head): bf16 rounds them in steps of 1/8 to 1/4, which would tie labels.
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny_dir)
+    model.config.tie_word_embeddings = False
+    model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone() * 200)
+    model.save_pretrained(tmp_path / "sharp")
+    shutil.copy(tiny_dir / "tokenizer.json", tmp_path / "sharp")
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        if (tiny_dir / name).exists():
+            shutil.copy(tiny_dir / name, tmp_path / "sharp")
+    r = load_rater(f"hf:{tmp_path / 'sharp'}", dtype="bf16")
+    ids = torch.tensor([r._encode(render_label_prefix(pair(0, "Hello there.", "Go away.")))])
+    keep = torch.tensor([ids.shape[1] - 1])
+    with torch.inference_mode():
+        logits = r._label_logits(ids, keep)[0, 0]
+        hidden = r.model.model(input_ids=ids).last_hidden_state[0, -1].double()
+        exact = hidden @ r.model.lm_head.weight.double().T
+        rounded = r.model(input_ids=ids).logits[0, -1].double()
+    assert logits.dtype == torch.float32
+    assert (logits.double() - exact).abs().max().item() < 1e-3
+    assert (rounded - exact).abs().max().item() > 1e-2  # what the plain bf16 forward would have read
+
+
 def test_overlong_input_is_truncated_in_the_middle_and_flagged(tiny_dir):
     r = load_rater(f"hf:{tiny_dir}", dtype="fp32", max_length=160)
     long = pair(0, "start " + "filler words here " * 300 + " end", "short answer")
