@@ -37,6 +37,7 @@ class Encoded:
     n_target: int
     decoder_ids: list[int] | None = None
     truncated: bool = False
+    weight: float = 1.0  # loss weight (data.balance_labels)
 
     @property
     def n_tokens(self) -> int:

@@ -110,6 +110,13 @@ class DataConfig:
         "not the position",
         False,
     )
+    balance_labels: bool = _help(
+        "weigh each classification example's loss by the inverse frequency of its label among its task's "
+        "training rows (every label of a task carries the same total weight, the mean weight stays 1, capped "
+        "at `balance_cap`): a short run otherwise learns the label prior and answers one label everywhere",
+        False,
+    )
+    balance_cap: float = _help("largest loss weight `balance_labels` gives a rare label", 5.0)
     decontaminate: bool = _help(
         "drop training rows that overlap held-out benchmarks or duplicate other datasets (flame data check)",
         True,

@@ -82,7 +82,11 @@ class TrainingData:
     sizes: dict[str, int]  # task → usable rows
     indices: dict[str, list[int]] = field(default_factory=dict)  # registered task → Arrow row indices
     file_examples: dict[str, list[Example]] = field(default_factory=dict)
+    label_weights: dict[str, dict[str, float]] = field(default_factory=dict)  # task → label → loss weight
     _datasets: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def weight(self, ex: Example) -> float:
+        return self.label_weights.get(ex.task, {}).get(str(ex.answer), 1.0)
 
     @property
     def tasks(self) -> list[str]:
@@ -181,12 +185,48 @@ def build_training_data(cfg: DataConfig, progress: bool = True) -> TrainingData:
     rates = {t: p for t, p in rates.items() if p > 0 and sizes[t] > 0}
     if not rates:
         raise ConfigError("the training data is empty")
-    return TrainingData(
+    data = TrainingData(
         rates=rates,
         sizes={t: sizes[t] for t in rates},
         indices={t: usable(t) for t in rates if t not in files},
         file_examples=files,
     )
+    if cfg.balance_labels:
+        data.label_weights = _label_weights(data, cfg.balance_cap)
+    return data
+
+
+def inverse_frequency_weights(labels: list[str], cap: float) -> dict[str, float]:
+    """label → weight ∝ 1 / frequency, scaled so the weights average 1 over ``labels``, capped at ``cap``.
+
+    Pure. Every label then carries the same total weight (before the cap)."""
+    counts: dict[str, int] = {}
+    for lab in labels:
+        counts[lab] = counts.get(lab, 0) + 1
+    if len(counts) < 2:
+        return {lab: 1.0 for lab in counts}
+    n, k = len(labels), len(counts)
+    return {lab: min(cap, n / (k * c)) for lab, c in sorted(counts.items())}
+
+
+def _label_weights(data: TrainingData, cap: float) -> dict[str, dict[str, float]]:
+    """Inverse-frequency weights of every classification task's training labels."""
+    from flame.data.collection import load_task_dataset
+
+    tasks = load_all_tasks()
+    out: dict[str, dict[str, float]] = {}
+    for name in data.tasks:
+        if name in data.file_examples:
+            examples = data.file_examples[name]
+            if examples and examples[0].task_type == "classification":
+                out[name] = inverse_frequency_weights([str(e.answer) for e in examples], cap)
+            continue
+        if tasks.get(name).task_type != "classification":
+            continue
+        column = load_task_dataset(name)["targets"]
+        labels = [str(json.loads(column[i]).get("answer")) for i in data.indices[name]]
+        out[name] = inverse_frequency_weights(labels, cap)
+    return out
 
 
 @dataclass
@@ -248,7 +288,10 @@ class BatchStream:
         while size < n:
             ex = self.data.example(*next(sampler))
             group = [ex, swap_example(ex)] if self.swap_pairs and can_swap(ex) else [ex]
-            groups.append([self.encode(e) for e in group])
+            encoded = [self.encode(e) for e in group]
+            for e, enc in zip(group, encoded, strict=True):
+                enc.weight = self.data.weight(e)
+            groups.append(encoded)
             size += len(group)
         return groups
 

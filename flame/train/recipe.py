@@ -377,7 +377,9 @@ def train(
                         losses, _ = token_losses(model, tensors, is_seq2seq)
                     # Normalised by the *global* batch's target tokens, times the process count because DDP
                     # averages gradients: the step equals one process running the whole batch.
-                    accelerator.backward(losses.sum() * world / n_target)
+                    # Label-balancing weights (data.balance_labels) scale each example's summed loss.
+                    weights = torch.tensor([e.weight for e in mb], dtype=losses.dtype, device=losses.device)
+                    accelerator.backward((losses.sum(-1) * weights).sum() * world / n_target)
                 per_example = losses.detach().sum(-1).double().cpu()
                 for e, v in zip(mb, per_example, strict=True):
                     sums[task_index[e.task]] += v

@@ -211,3 +211,19 @@ def test_seq2seq_models_train_on_the_target(toy_registry, tokenizer_dir, tmp_pat
     losses = [m["loss"] for m in result.metrics if "loss" in m]
     assert all(0 < v < 20 for v in losses)
     assert json.loads((tmp_path / "run" / "final" / "config.json").read_text())["is_encoder_decoder"]
+
+
+def test_label_balancing_and_pair_swapping_train_on_the_toy_mixture(toy_registry, tiny_model, tmp_path):
+    from flame.train.data import build_training_data
+    from flame.train.recipe import train
+
+    cfg = tiny_config(
+        tiny_model,
+        tmp_path / "run",
+        data={"balance_labels": True, "swap_pairs": True},
+        train={"steps": 2, "save_every": 0},
+    )
+    data = build_training_data(cfg.data, progress=False)
+    weights = data.label_weights[toys.CLASSIFICATION]
+    assert len(weights) >= 2 and set(data.label_weights) == {toys.CLASSIFICATION}
+    assert train(cfg).step == 2

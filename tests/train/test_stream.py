@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from flame.train.data import BatchStream, TrainingData
 from flame.types import Example, TaskType
 
@@ -12,6 +14,7 @@ from flame.types import Example, TaskType
 class Encoded:
     example: Example
     n_tokens: int
+    weight: float = 1.0
 
 
 def pair(i: int, answer: str) -> Example:
@@ -88,3 +91,24 @@ def test_resumed_stream_sees_the_same_batches():
     later_c = [[e.example for e in c.next_batch()] for _ in range(5)]
     assert later_b == later_c
     assert first  # the first six batches were drawn before the state was taken
+
+
+def test_inverse_frequency_weights_give_each_label_equal_total_weight():
+    from flame.train.data import inverse_frequency_weights
+
+    labels = ["No"] * 75 + ["Yes"] * 25
+    w = inverse_frequency_weights(labels, cap=5.0)
+    assert w == {"No": 100 / (2 * 75), "Yes": 100 / (2 * 25)}
+    assert sum(w[lab] for lab in labels) / len(labels) == pytest.approx(1.0)  # mean weight 1
+    assert 75 * w["No"] == 25 * w["Yes"]
+    assert inverse_frequency_weights(["No"] * 99 + ["Yes"], cap=5.0)["Yes"] == 5.0  # capped
+    assert inverse_frequency_weights(["Yes"] * 3, cap=5.0) == {"Yes": 1.0}
+
+
+def test_stream_carries_each_examples_label_weight():
+    d = data()
+    d.label_weights = {"file:points": {"Yes": 2.5}}
+    s = BatchStream(d, encode, batch_size=4, bucket_batches=2, seed=0)
+    seen = [(e.example.task, e.weight) for _ in range(4) for e in s.next_batch()]
+    assert {w for t, w in seen if t == "file:points"} == {2.5}
+    assert {w for t, w in seen if t == "file:pairs"} == {1.0}
