@@ -64,8 +64,10 @@ NAMES = {"smollm2": "SmolLM2 (zero-shot)", "length": "length", "random": "random
 
 # ------------------------------------------------------------------------------------------ timing
 # Rates measured on this machine: 2 shared cores (AMD EPYC, AVX512-BF16), torch 2.13 CPU.
-TRAIN_EXAMPLES_PER_S = 1.4  # flame_mini's settings when the CPU is quiet (0.9 under load, BENCHMARKS.md)
-JUDGMENTS_PER_S = 1.2  # a SmolLM2-135M-sized rater, batched label scoring (BENCHMARKS.md: 1.42 on 600 tokens)
+# Measured by the fresh-clone demo of 2026-11-29 (EXPERIMENTS.md, E3): 1,200 sequences in 19.4 min with
+# swap_pairs (its pair sequences are longer than the mixture's average), 816 judgments per rater at 512 tokens.
+TRAIN_EXAMPLES_PER_S = 1.1
+JUDGMENTS_PER_S = 2.0  # a SmolLM2-135M-sized rater at 512 tokens, batched label scoring
 START_MIN = 0.5  # per process: import torch, load benchmarks or set up the data stream, write outputs
 LOAD_MIN = 0.2  # per model rater: load 135M parameters
 # Per run rater: `flame eval` checks the benchmarks against its ~250K training rows (2.1 minutes for
