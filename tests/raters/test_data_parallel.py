@@ -12,6 +12,14 @@ from pathlib import Path
 import pytest
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.slow
 def test_two_processes_match_one(tmp_path):
     accelerate = shutil.which("accelerate") or str(Path(sys.executable).parent / "accelerate")
@@ -63,6 +71,8 @@ def test_two_processes_match_one(tmp_path):
             "--multi_gpu",
             "--num_processes",
             "2",
+            "--main_process_port",  # a free port: the default 29500 may still be held by an earlier run
+            str(free_port()),
             "--num_machines",
             "1",
             "--mixed_precision",
