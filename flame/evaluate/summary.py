@@ -8,16 +8,14 @@ dict in, text out, so it is tested on a hand-made dict and works on any saved ru
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-ALL = "all"  # the subset name of a benchmark's (or group's) aggregate, as in flame.evaluate.harness
+from flame.evaluate.harness import ALL
+from flame.evaluate.report import _nan as _missing
+from flame.evaluate.report import fmt
+
 CONSISTENCY = "position consistency"
-
-
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
 
 
 def cell(entry: Mapping[str, Any] | None) -> str:
@@ -25,8 +23,8 @@ def cell(entry: Mapping[str, Any] | None) -> str:
     if entry is None or _missing(entry.get("value")):
         return "–"
     if _missing(entry.get("ci_low")) or _missing(entry.get("ci_high")):
-        return f"{entry['value']:.2f}"
-    return f"{entry['value']:.2f} [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}]"
+        return fmt(entry["value"], 2)
+    return f"{fmt(entry['value'], 2)} [{fmt(entry['ci_low'], 2)}, {fmt(entry['ci_high'], 2)}]"
 
 
 def _ns(values: list[int]) -> str:

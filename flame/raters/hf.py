@@ -81,6 +81,7 @@ class HFRater(BaseRater):
         self.model_path = str(model_path)
         self._weights_id = weights_id
         self.max_length = max_length
+        self._head_fp32 = None  # the fp32 copy of the output projection, made on first use (_label_logits)
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
         if threads:
@@ -300,7 +301,7 @@ class HFRater(BaseRater):
             except TypeError:  # models without logits_to_keep
                 return self.model(input_ids=ids).logits[:, keep].float()
         hidden = backbone(input_ids=ids).last_hidden_state[:, keep]
-        if getattr(self, "_head_fp32", None) is None:
+        if self._head_fp32 is None:
             self._head_fp32 = head.weight.detach().float()  # once: 113 MB for SmolLM2's 49k × 576
         with torch.autocast(self.device.type, enabled=False):
             logits = hidden.float() @ self._head_fp32.T
