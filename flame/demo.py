@@ -1,11 +1,13 @@
 """`make demo` (``python -m flame.demo``): the FLAMe story end to end on this CPU, every stage cached.
 
     1. flame data build                          the human-judgment collection (cached by fingerprint)
-    2. flame train configs/flame_mini.yaml       FLAMe-mini: SmolLM2-135M on the FLAMe mixture
+    2. flame train configs/flame_mini.yaml       FLAMe-mini: the MiniLM encoder judge on the FLAMe mixture
     3. flame train configs/flame_rm.yaml         FLAMe-mini-RM: a short pairwise stage on top of it
-    4. flame eval ... --suite heldout_v1 --swap  both models, zero-shot SmolLM2, length and random
-    5. flame bias ...                            order and length probes, FLAMe-mini and zero-shot SmolLM2
-    6. a Table-1 style summary                   printed and written to OUT/summary.md
+    4. flame tailpatch configs/tailpatch_mini.yaml   the Opt-RM mixture from per-task tail-patches (dev data)
+    5. flame train configs/flame_rm.yaml data.mixture=.../mixture.json   FLAMe-mini-Opt-RM
+    6. flame eval ... --suite heldout_v1 --swap  the three models, zero-shot SmolLM2, length and random
+    7. flame bias ...                            order and length probes, FLAMe-mini and zero-shot SmolLM2
+    8. a Table-1 style summary                   printed and written to OUT/summary.md
 
 A finished training run whose resolved config equals what the demo would run now is skipped; a killed
 one resumes from its last checkpoint; a run with another config is removed and trained again. Eval and
@@ -13,8 +15,8 @@ bias reruns read the judgment cache (SQLite under FLAME_CACHE). A second run the
 delete OUT to start over.
 
 Environment: FLAME_DEMO_LIMIT=N examples per held-out task (default ``LIMIT``); FLAME_DEMO_FAST=1 runs
-the same pipeline tiny, under out/demo_fast/ (a smoke test of the whole chain: 11 minutes on 2 cores
-that another job keeps busy, 3 for a rerun).
+the same pipeline tiny, under out/demo_fast/ (a smoke test of the whole chain: both runs of it take 6
+minutes in tests/test_demo_fast.py on 2 cores).
 Paths under OUT are relative to the working directory; configs/ is found beside the package.
 """
 
@@ -39,8 +41,8 @@ BIAS_LIMIT = 24  # pairwise examples per task for the bias probes (4 pairwise ta
 # Zero-shot SmolLM2 is probed on fewer pairs: it is the reference, and the whole demo stays near an hour
 # (its order bias is also in the summary's position-consistency column, on every eval pair).
 ZERO_SHOT_BIAS_LIMIT = 12
-# Every rater reads at most 512 tokens, the length FLAMe-mini is trained at (configs/flame_mini.yaml): the
-# same truncation for all rows of the table, and the long SummaC/SummEval documents cost half the default's.
+# The language-model raters read at most 512 tokens (SummaC and SummEval documents are long: half the default's
+# cost); the encoder judges read rows no longer than those they were trained on (256 tokens, configs/flame_mini.yaml).
 EVAL_MAX_LENGTH = 512
 BIAS_PROBES = ("order", "length")  # position and verbosity: the two biases the paper discusses first
 
@@ -55,19 +57,31 @@ FAST_TRAIN = (
     "eval.every=-1",
 )
 FAST_RM = (*FAST_TRAIN[1:], "train.steps=1")
+# Two candidate tasks, one step each, four dev examples per category.
+FAST_TAILPATCH = (
+    "tasks=[hh_rlhf_harmless_pairwise_v1, summedits_news_consistency_classification_v1]",
+    "train.steps=1",
+    "train.batch_size=2",
+    "train.micro_batch_size=2",
+    "data.max_length=256",
+    "target.n=4",
+)
 # The raters' token budget too (default 1,024): SummaC and SummEval documents are long, and on a loaded
 # CPU the full budget made the tiny eval the slowest stage.
 FAST_MAX_LENGTH = 256
 FAST_LIMIT = 2
 
 NAMES = {"smollm2": "SmolLM2 (zero-shot)", "length": "length", "random": "random"}
+# The Opt-RM run's data.mixture names the tail-patch stage's output.
+OPT_RM_MIXTURE = "mixture.json"
 
 # ------------------------------------------------------------------------------------------ timing
 # Rates measured on this machine: 2 shared cores (AMD EPYC, AVX512-BF16), torch 2.13 CPU.
 # Measured by the fresh-clone demo of 2026-11-29 (EXPERIMENTS.md, E3): 1,200 sequences in 19.4 min with
 # swap_pairs (its pair sequences are longer than the mixture's average), 816 judgments per rater at 512 tokens.
-TRAIN_EXAMPLES_PER_S = 1.1
+TRAIN_EXAMPLES_PER_S = {"causal": 1.1, "encoder": 6.0}  # encoder: EXPERIMENTS.md E4, 256-token rows
 JUDGMENTS_PER_S = 2.0  # a SmolLM2-135M-sized rater at 512 tokens, batched label scoring
+ENCODER_JUDGMENTS_PER_S = 20.0  # the MiniLM encoder judge, forward only
 START_MIN = 0.5  # per process: import torch, load benchmarks or set up the data stream, write outputs
 LOAD_MIN = 0.2  # per model rater: load 135M parameters
 # Per run rater: `flame eval` checks the benchmarks against its ~250K training rows (2.1 minutes for
@@ -80,13 +94,24 @@ HELDOUT_PAIRWISE_ROWS = (200, 256, 200, 66)  # mtbench_human, pandalm, llmeval2,
 HELDOUT_OTHER_ROWS = (256, 256, 100, 256, 256, 256, 256, 256, 256)  # summac ×4, wice, summeval ×4 aspects
 
 
-def train_minutes(examples: int, max_minutes: float | None, scored: int) -> float:
+def train_minutes(examples: int, max_minutes: float | None, scored: int, family: str = "causal") -> float:
     """Training ``examples`` (steps × batch), bounded by ``train.max_minutes``, plus scoring the
     in-training evaluation sets (``scored`` examples) and the process start."""
-    minutes = examples / TRAIN_EXAMPLES_PER_S / 60
+    minutes = examples / TRAIN_EXAMPLES_PER_S[family] / 60
     if max_minutes:
         minutes = min(minutes, max_minutes)
-    return START_MIN + minutes + scored / JUDGMENTS_PER_S / 60
+    return START_MIN + minutes + scored / judge_rate(family) / 60
+
+
+def judge_rate(family: str) -> float:
+    return ENCODER_JUDGMENTS_PER_S if family == "encoder" else JUDGMENTS_PER_S
+
+
+def tailpatch_minutes(tasks: int, examples: int, scored: int, family: str) -> float:
+    """Per candidate task: a process-free short fine-tune of ``examples`` and three scorings of the
+    ``scored`` dev examples (before is shared, mid-way and after per task); plus the start."""
+    per_task = examples / TRAIN_EXAMPLES_PER_S[family] / 60 + 2 * scored / judge_rate(family) / 60
+    return START_MIN + LOAD_MIN + scored / judge_rate(family) / 60 + tasks * (per_task + LOAD_MIN)
 
 
 def eval_judgments(limit: int, swap: bool = True) -> int:
@@ -125,6 +150,7 @@ class Settings:
     mini_overrides: tuple[str, ...] = ()
     rm_overrides: tuple[str, ...] = ()
     max_length: int | None = None  # `flame eval --max-length` (None: the raters' default)
+    tailpatch_overrides: tuple[str, ...] = ()
 
     @property
     def mini_dir(self) -> Path:
@@ -134,11 +160,37 @@ class Settings:
     def rm_dir(self) -> Path:
         return self.out / "runs" / "flame_mini_rm"
 
+    @property
+    def tailpatch_dir(self) -> Path:
+        return self.out / "runs" / "tailpatch_mini"
+
+    @property
+    def opt_rm_dir(self) -> Path:
+        return self.out / "runs" / "flame_mini_opt_rm"
+
     def mini(self) -> tuple[Path, list[str]]:
         return config_path("flame_mini.yaml"), [f"run_dir={self.mini_dir}", *self.mini_overrides]
 
     def rm(self) -> tuple[Path, list[str]]:
         overrides = [f"run_dir={self.rm_dir}", f"model.base=run:{self.mini_dir}", *self.rm_overrides]
+        return config_path("flame_rm.yaml"), overrides
+
+    def tailpatch(self) -> tuple[Path, list[str]]:
+        overrides = [
+            f"run_dir={self.tailpatch_dir}",
+            f"model.base=run:{self.mini_dir}",
+            *self.tailpatch_overrides,
+        ]
+        return config_path("tailpatch_mini.yaml"), overrides
+
+    def opt_rm(self) -> tuple[Path, list[str]]:
+        """FLAMe-mini-Opt-RM: the RM stage on the tail-patch mixture instead of flame_rm_v1 (paper §4.3)."""
+        overrides = [
+            f"run_dir={self.opt_rm_dir}",
+            f"model.base=run:{self.mini_dir}",
+            f"data.mixture={self.tailpatch_dir / OPT_RM_MIXTURE}",
+            *self.rm_overrides,
+        ]
         return config_path("flame_rm.yaml"), overrides
 
     def bias_runs(self) -> list[tuple[str, Path, int]]:
@@ -153,6 +205,7 @@ class Settings:
         return {
             f"run:{self.mini_dir}": "FLAMe-mini",
             f"run:{self.rm_dir}": "FLAMe-mini-RM",
+            f"run:{self.opt_rm_dir}": "FLAMe-mini-Opt-RM",
             **NAMES,
         }
 
@@ -162,7 +215,14 @@ def settings(env: Mapping[str, str]) -> Settings:
     if fast:
         limit = int(env.get("FLAME_DEMO_LIMIT", FAST_LIMIT))
         return Settings(
-            Path("out/demo_fast"), limit, FAST_LIMIT, FAST_LIMIT, FAST_TRAIN, FAST_RM, FAST_MAX_LENGTH
+            Path("out/demo_fast"),
+            limit,
+            FAST_LIMIT,
+            FAST_LIMIT,
+            FAST_TRAIN,
+            FAST_RM,
+            FAST_MAX_LENGTH,
+            FAST_TAILPATCH,
         )
     limit = int(env.get("FLAME_DEMO_LIMIT", LIMIT))
     return Settings(Path("out/demo"), limit, BIAS_LIMIT, ZERO_SHOT_BIAS_LIMIT, max_length=EVAL_MAX_LENGTH)
@@ -193,8 +253,8 @@ def run_state(run_dir: Path, expected: dict, base_final: Path | None = None) -> 
     model), ``restart`` (same config, killed before its first checkpoint) or ``stale`` (another config
     or base model: remove it).
 
-    ``base_final``: the model this run starts from; a base written after this run began makes it stale
-    (FLAMe-mini retrained, so the RM stage on top of it must be too)."""
+    ``base_final``: the model (or mixture file) this run starts from; one written after this run began
+    makes it stale (FLAMe-mini retrained, so the RM stage on top of it must be too)."""
     import yaml
 
     from flame.train.recipe import latest_checkpoint
@@ -204,7 +264,7 @@ def run_state(run_dir: Path, expected: dict, base_final: Path | None = None) -> 
     cfg = run_dir / "config.yaml"
     if not cfg.is_file() or yaml.safe_load(cfg.read_text()) != expected:
         return "stale"
-    if base_final is not None and base_final.is_dir() and base_final.stat().st_mtime > cfg.stat().st_mtime:
+    if base_final is not None and base_final.exists() and base_final.stat().st_mtime > cfg.stat().st_mtime:
         return "stale"
     info = run_dir / "run.json"
     finished = info.is_file() and json.loads(info.read_text()).get("finished")
@@ -212,6 +272,28 @@ def run_state(run_dir: Path, expected: dict, base_final: Path | None = None) -> 
         return "done"
     # No checkpoint yet: metrics of the killed attempt would linger in metrics.jsonl; start over.
     return "resume" if latest_checkpoint(run_dir) is not None else "restart"
+
+
+def tailpatch_state(run_dir: Path, expected: dict, base_final: Path) -> str:
+    """``done`` (its mixture written with this config after the base model), ``resume`` (same config and
+    base, some tasks patched) or ``stale`` (another config or an older base: remove it); ``new``."""
+    import yaml
+
+    cfg = run_dir / "config.yaml"
+    if not cfg.is_file():
+        return "new"
+    base_newer = base_final.exists() and base_final.stat().st_mtime > cfg.stat().st_mtime
+    if yaml.safe_load(cfg.read_text()) != expected or base_newer:
+        return "stale"
+    return "done" if _newer(run_dir / OPT_RM_MIXTURE, cfg) else "resume"
+
+
+def expected_tailpatch_config(config: Path, overrides: Sequence[str]) -> dict:
+    import yaml
+
+    from flame.train.config import TailpatchConfig, dump_yaml, load_config
+
+    return yaml.safe_load(dump_yaml(load_config(config, list(overrides), cls=TailpatchConfig)))
 
 
 def _newer(path: Path, *than: Path) -> bool:
@@ -242,44 +324,65 @@ def bias_cached(out: Path, limit: int, model: Path | None) -> bool:
 # ------------------------------------------------------------------------------------------ the plan
 
 
+def model_family(s: Settings) -> str:
+    """``encoder`` when FLAMe-mini trains the MiniLM encoder judge, else ``causal`` (for the time estimate)."""
+    from flame.train.config import load_config
+
+    return "encoder" if load_config(*s.mini()).model.base == "minilm" else "causal"
+
+
 def plan(s: Settings) -> list[tuple[str, float, bool]]:
     """(label, minutes, cached) per stage, from the configs and what is already on disk."""
     from flame.data.paths import cache_dir
-    from flame.train.config import load_config
+    from flame.train.config import TailpatchConfig, load_config
 
     built = any((cache_dir() / "collection").glob("*/*"))
     stages = [("build", CACHED_MIN if built else BUILD_MIN, built)]
+    family = model_family(s)
     cached = {}  # run dir → its training is cached
-    for label, (config, overrides), run_dir, base in (
-        ("train FLAMe-mini", s.mini(), s.mini_dir, None),
-        ("train FLAMe-mini-RM", s.rm(), s.rm_dir, s.mini_dir),
-    ):
+
+    def add_train(label: str, config: Path, overrides: list[str], run_dir: Path, depends: list[Path], base):
+        """``depends``: the stages' dirs whose output this run reads; ``base``: the file or folder whose
+        newer copy makes this run stale."""
         cfg = load_config(config, overrides)
-        done = run_state(run_dir, expected_config(config, overrides), base and base / "final") == "done"
-        cached[run_dir] = done and cached.get(base, True)  # a base trained now makes this stale too
+        done = run_state(run_dir, expected_config(config, overrides), base) == "done"
+        cached[run_dir] = done and all(cached[d] for d in depends)  # a base trained now makes it stale
         scored = cfg.eval.n * len(cfg.eval.held_in + cfg.eval.held_out) if cfg.eval.every >= 0 else 0
-        minutes = train_minutes(cfg.train.steps * cfg.train.batch_size, cfg.train.max_minutes, scored)
+        examples = cfg.train.steps * cfg.train.batch_size
+        minutes = train_minutes(examples, cfg.train.max_minutes, scored, family)
         stages.append((label, CACHED_MIN if cached[run_dir] else minutes, cached[run_dir]))
 
-    # Model raters: spec → (its model folder, whether that model is already trained).
+    add_train("train FLAMe-mini", *s.mini(), s.mini_dir, [], None)
+    add_train("train FLAMe-mini-RM", *s.rm(), s.rm_dir, [s.mini_dir], s.mini_dir / "final")
+    config, overrides = s.tailpatch()
+    tp = load_config(config, overrides, cls=TailpatchConfig)
+    state = tailpatch_state(
+        s.tailpatch_dir, expected_tailpatch_config(config, overrides), s.mini_dir / "final"
+    )
+    cached[s.tailpatch_dir] = state == "done" and cached[s.mini_dir]
+    minutes = tailpatch_minutes(len(tp.tasks), tp.train.steps * tp.train.batch_size, tp.target.n * 2, family)
+    stages.append(("tail-patch", CACHED_MIN if cached[s.tailpatch_dir] else minutes, cached[s.tailpatch_dir]))
+    mixture = s.tailpatch_dir / OPT_RM_MIXTURE
+    add_train("train FLAMe-mini-Opt-RM", *s.opt_rm(), s.opt_rm_dir, [s.mini_dir, s.tailpatch_dir], mixture)
+
+    # Model raters: spec → (its model folder, whether that model is already trained, its family).
     models = {
-        "smollm2": (None, True),
-        f"run:{s.mini_dir}": (s.mini_dir / "final", cached[s.mini_dir]),
-        f"run:{s.rm_dir}": (s.rm_dir / "final", cached[s.rm_dir]),
+        "smollm2": (None, True, "causal"),
+        **{f"run:{d}": (d / "final", cached[d], family) for d in (s.mini_dir, s.rm_dir, s.opt_rm_dir)},
     }
     fresh = [
-        spec for spec, (final, trained) in models.items() if not (trained and eval_cached(s, spec, final))
+        spec for spec, (final, trained, _) in models.items() if not (trained and eval_cached(s, spec, final))
     ]
-    minutes = START_MIN + LOAD_MIN * len(models) + CONTAMINATION_MIN * 2
-    minutes += judging_minutes(eval_judgments(s.limit) * len(fresh))
+    minutes = START_MIN + LOAD_MIN * len(models) + CONTAMINATION_MIN * 3
+    minutes += sum(eval_judgments(s.limit) / judge_rate(models[spec][2]) / 60 for spec in fresh)
     stages.append((f"eval ({len(models)} models)", minutes, not fresh))
 
     minutes, all_cached = 0.0, True
     for spec, out, limit in s.bias_runs():
-        final, trained = models[spec]
+        final, trained, fam = models[spec]
         minutes += START_MIN + LOAD_MIN
         if not (trained and bias_cached(out, limit, final)):
-            minutes += judging_minutes(bias_judgments(limit, len(BIAS_PROBES)))
+            minutes += bias_judgments(limit, len(BIAS_PROBES)) / judge_rate(fam) / 60
             all_cached = False
     stages.append(("bias", minutes, all_cached))
     return stages
@@ -315,6 +418,22 @@ def train_stage(name: str, config: Path, overrides: list[str], run_dir: Path, ba
     elif state == "resume":
         print(f"\n{name}: resuming the unfinished run in {run_dir}")
     flame("train", _shown(config), *overrides, *(["--resume"] if state == "resume" else []))
+
+
+def tailpatch_stage(s: Settings) -> None:
+    config, overrides = s.tailpatch()
+    state = tailpatch_state(
+        s.tailpatch_dir, expected_tailpatch_config(config, overrides), s.mini_dir / "final"
+    )
+    if state == "done":
+        print(f"\ntail-patch: cached, skipping (mixture written with the same config in {s.tailpatch_dir})")
+        return
+    if state == "stale":
+        print(f"\ntail-patch: {s.tailpatch_dir} holds another config or an older base: starting over")
+        shutil.rmtree(s.tailpatch_dir)
+    elif state == "resume":
+        print(f"\ntail-patch: continuing in {s.tailpatch_dir} (patched tasks are kept)")
+    flame("tailpatch", _shown(config), *overrides)
 
 
 def _shown(path: Path) -> str:
@@ -365,6 +484,13 @@ def run(env: Mapping[str, str] | None = None) -> int:
         (
             "train FLAMe-mini-RM",
             lambda: train_stage("FLAMe-mini-RM", *s.rm(), s.rm_dir, s.mini_dir / "final"),
+        ),
+        ("tail-patch", lambda: tailpatch_stage(s)),
+        (
+            "train FLAMe-mini-Opt-RM",
+            lambda: train_stage(
+                "FLAMe-mini-Opt-RM", *s.opt_rm(), s.opt_rm_dir, s.tailpatch_dir / OPT_RM_MIXTURE
+            ),
         ),
         ("eval", lambda: eval_stage(s)),
         ("bias", lambda: bias_stage(s)),

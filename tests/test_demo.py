@@ -23,9 +23,23 @@ def test_settings_default_fast_and_limit():
     config, overrides = s.rm()
     assert config.name == "flame_rm.yaml" and config.is_file()
     assert overrides[:2] == ["run_dir=out/demo/runs/flame_mini_rm", "model.base=run:out/demo/runs/flame_mini"]
+    config, overrides = s.opt_rm()
+    assert config.name == "flame_rm.yaml"
+    assert overrides[:3] == [
+        "run_dir=out/demo/runs/flame_mini_opt_rm",
+        "model.base=run:out/demo/runs/flame_mini",
+        "data.mixture=out/demo/runs/tailpatch_mini/mixture.json",
+    ]
+    config, overrides = s.tailpatch()
+    assert config.name == "tailpatch_mini.yaml" and config.is_file()
+    assert overrides[:2] == [
+        "run_dir=out/demo/runs/tailpatch_mini",
+        "model.base=run:out/demo/runs/flame_mini",
+    ]
     assert list(s.raters().values()) == [
         "FLAMe-mini",
         "FLAMe-mini-RM",
+        "FLAMe-mini-Opt-RM",
         "SmolLM2 (zero-shot)",
         "length",
         "random",
@@ -40,8 +54,11 @@ def test_judgment_counts_follow_the_heldout_tasks():
 
 
 def test_train_minutes_is_bounded_by_max_minutes():
-    assert demo.train_minutes(1200, None, 0) == demo.START_MIN + 1200 / demo.TRAIN_EXAMPLES_PER_S / 60
+    rate = demo.TRAIN_EXAMPLES_PER_S["causal"]
+    assert demo.train_minutes(1200, None, 0) == demo.START_MIN + 1200 / rate / 60
     assert demo.train_minutes(10**6, 23, 0) == demo.START_MIN + 23
+    # The encoder judge trains several times more examples per minute.
+    assert demo.train_minutes(1200, None, 0, "encoder") < demo.train_minutes(1200, None, 0, "causal")
 
 
 def test_format_plan():
@@ -80,12 +97,15 @@ def test_plan_with_nothing_on_disk(tmp_path):
         "build",
         "train FLAMe-mini",
         "train FLAMe-mini-RM",
-        "eval (3 models)",
+        "tail-patch",
+        "train FLAMe-mini-Opt-RM",
+        "eval (4 models)",
         "bias",
     ]
     assert not any(cached for label, _, cached in stages if label != "build")
-    eval_minutes = stages[3][1]
-    assert eval_minutes > demo.judging_minutes(3 * demo.eval_judgments(s.limit))
+    eval_minutes = stages[5][1]
+    # At least zero-shot SmolLM2's judgments; the three trained judges add their own.
+    assert eval_minutes > demo.judging_minutes(demo.eval_judgments(s.limit))
 
 
 def test_stage_commands(monkeypatch):
@@ -100,3 +120,29 @@ def test_stage_commands(monkeypatch):
     assert "--swap" in eval_argv and eval_argv[eval_argv.index("--max-length") + 1] == "256"
     assert mini_bias[:3] == ["bias", "--rater", "run:out/demo_fast/runs/flame_mini"]
     assert mini_bias.count("--probe") == 2 and zero_shot_bias[2] == "smollm2"
+
+
+def test_tailpatch_state(tmp_path):
+    s = replace(demo.settings({}), out=tmp_path / "demo")
+    expected = demo.expected_tailpatch_config(*s.tailpatch())
+    run, base = s.tailpatch_dir, tmp_path / "base_final"
+    assert demo.tailpatch_state(run, expected, base) == "new"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(expected))
+    assert demo.tailpatch_state(run, expected, base) == "resume"  # tasks patched so far are kept
+    (run / demo.OPT_RM_MIXTURE).write_text("{}")
+    os.utime(run / "config.yaml", (1, 1))
+    assert demo.tailpatch_state(run, expected, base) == "done"
+    assert demo.tailpatch_state(run, {**expected, "mixture_name": "other"}, base) == "stale"
+    base.mkdir()  # FLAMe-mini retrained after the tail-patch began
+    assert demo.tailpatch_state(run, expected, base) == "stale"
+
+
+def test_tailpatch_stage_command(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(demo, "flame", lambda *argv: calls.append(list(argv)))
+    fast = replace(demo.settings({"FLAME_DEMO_FAST": "1"}), out=tmp_path / "demo_fast")
+    demo.tailpatch_stage(fast)
+    (argv,) = calls
+    assert argv[0] == "tailpatch" and argv[1].endswith("tailpatch_mini.yaml")
+    assert f"model.base=run:{fast.mini_dir}" in argv and "train.steps=1" in argv

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RATERS = ["FLAMe-mini", "FLAMe-mini-RM", "SmolLM2 (zero-shot)", "length", "random"]
+RATERS = ["FLAMe-mini", "FLAMe-mini-RM", "FLAMe-mini-Opt-RM", "SmolLM2 (zero-shot)", "length", "random"]
 
 
 def run_demo(cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
@@ -43,7 +43,8 @@ def test_fast_demo_end_to_end_then_cached(tmp_path):
     first, first_s = run_demo(tmp_path)
     out = tmp_path / "out" / "demo_fast"
     assert first.stdout.startswith("plan: build ~")
-    assert "$ flame train" in first.stdout
+    assert "$ flame train" in first.stdout and "$ flame tailpatch" in first.stdout
+    assert (out / "runs" / "tailpatch_mini" / "mixture.json").is_file()
     assert (out / "eval" / "report.html").is_file()
     assert (out / "bias" / "bias.md").is_file() and (out / "bias_smollm2" / "bias.md").is_file()
 
@@ -58,6 +59,8 @@ def test_fast_demo_end_to_end_then_cached(tmp_path):
     second, second_s = run_demo(tmp_path)
     assert "FLAMe-mini: cached, skipping training" in second.stdout
     assert "FLAMe-mini-RM: cached, skipping training" in second.stdout
-    assert "$ flame train" not in second.stdout
+    assert "tail-patch: cached, skipping" in second.stdout
+    assert "FLAMe-mini-Opt-RM: cached, skipping training" in second.stdout
+    assert "$ flame train" not in second.stdout and "$ flame tailpatch" not in second.stdout
     assert second_s < first_s
-    shutil.rmtree(out / "runs")  # 2.6 GB of weights and checkpoints; pytest keeps its last 3 temp dirs
+    shutil.rmtree(out / "runs")  # weights and checkpoints; pytest keeps its last 3 temp dirs

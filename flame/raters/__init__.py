@@ -2,7 +2,7 @@
 
     smollm2                 the packaged SmolLM2-135M-Instruct (default)
     hf:PATH_OR_HUB_ID       any HF causal or seq2seq model (a hub id downloads; a folder does not)
-    run:RUN_DIR             a `flame train` output (RUN_DIR/final, else RUN_DIR/model)
+    run:RUN_DIR             a `flame train` output (RUN_DIR/final, else RUN_DIR/model); an encoder judge too
     openai:MODEL@BASE_URL   an OpenAI-compatible endpoint (key from OPENAI_API_KEY or api_key_env)
     length                  the longer response wins / is better
     random                  a seeded coin (seed option, default 0)
@@ -53,11 +53,21 @@ def _smollm2(arg: str, **options) -> BaseRater:
     return HFRater("smollm2", folder, weights_id=f"gguf:{fingerprint}", **_only(options, _API_OPTIONS))
 
 
+def _encoder(spec: str, folder: Path, **options) -> BaseRater:
+    from flame.raters.encoder import EncoderRater
+    from flame.raters.models import folder_fingerprint
+
+    return EncoderRater(spec, folder, weights_id=folder_fingerprint(folder), **_only(options, _API_OPTIONS))
+
+
 def _hf(arg: str, **options) -> BaseRater:
+    from flame.encoder.model import is_encoder_folder
     from flame.raters.hf import HFRater
     from flame.raters.models import folder_fingerprint
 
     path = Path(arg).expanduser()
+    if path.is_dir() and is_encoder_folder(path):
+        return _encoder(f"hf:{arg}", path, **options)
     if path.is_dir():
         return HFRater(f"hf:{arg}", path, weights_id=folder_fingerprint(path), **_only(options, _API_OPTIONS))
     if path.exists() or arg.startswith((".", "/", "~")) or arg.count("/") > 1:
@@ -69,10 +79,13 @@ def _hf(arg: str, **options) -> BaseRater:
 
 
 def _run(arg: str, **options) -> BaseRater:
+    from flame.encoder.model import is_encoder_folder
     from flame.raters.hf import HFRater
     from flame.raters.models import folder_fingerprint, run_model_dir
 
     folder = run_model_dir(arg)
+    if is_encoder_folder(folder):
+        return _encoder(f"run:{arg}", folder, **options)
     return HFRater(
         f"run:{arg}", folder, weights_id=folder_fingerprint(folder), **_only(options, _API_OPTIONS)
     )

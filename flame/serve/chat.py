@@ -284,9 +284,10 @@ def choice_logprobs(probs: dict[str, float], prediction: str) -> TokenLogprob:
 
 
 def has_language_model(rater) -> bool:
-    """True for local HF raters (a causal LM with a tokenizer); seq2seq models are not continued here."""
+    """True for local HF raters (a causal LM with a tokenizer); seq2seq models and encoder judges (which
+    generate nothing) are not continued here."""
     return (
-        getattr(rater, "model", None) is not None
+        callable(getattr(getattr(rater, "model", None), "generate", None))
         and getattr(rater, "tokenizer", None) is not None
         and not getattr(rater, "is_seq2seq", False)
     )

@@ -1,6 +1,7 @@
 """Where a run's starting weights come from, and how the model is prepared for training.
 
 ``model.base`` is ``smollm2`` (the packaged SmolLM2-135M-Instruct, converted once by ``flame.raters.models``),
+``minilm`` (the packaged MiniLM-L6 encoder, trained as an encoder judge: ``flame.encoder``),
 ``run:RUN_DIR`` (the final model of an earlier ``flame train`` run: FLAMe before its RM stage), a local
 Hugging Face folder, or a hub id.
 """
@@ -35,6 +36,13 @@ def resolve_base_model(name: str) -> str:
             return str(smollm2_dir()[0])
         except Exception as e:  # RaterError names the install command
             raise ConfigError(f"model.base=smollm2: {e}") from None
+    if name == "minilm":
+        from flame.encoder.model import minilm_dir
+
+        try:
+            return str(minilm_dir())
+        except FileNotFoundError as e:
+            raise ConfigError(f"model.base=minilm: {e}") from None
     if name.startswith("run:"):
         from flame.raters.models import run_model_dir
 
@@ -53,7 +61,8 @@ def resolve_base_model(name: str) -> str:
         return str(path.resolve())
     if path.exists() or name.startswith((".", "/", "~")) or name.count("/") != 1:
         raise ConfigError(
-            f"model.base={name!r}: not 'smollm2', 'run:RUN_DIR', an existing model folder, or a hub id (org/name)"
+            f"model.base={name!r}: not 'smollm2', 'minilm', 'run:RUN_DIR', an existing model folder, or a hub id "
+            "(org/name)"
         )
     return name  # a hub id: resolved (and checked) by check_model
 
@@ -72,12 +81,36 @@ def check_model(name: str) -> str:
     return path
 
 
+def is_encoder_judge_base(cfg: ModelConfig, path: str) -> bool:
+    """Whether ``path`` trains as an encoder judge: ``model.kind: encoder``, or ``auto`` on a saved judge or a
+    BERT-like encoder folder."""
+    from flame.encoder.model import is_encoder_folder, is_plain_encoder
+
+    if cfg.kind != "auto":
+        return cfg.kind == "encoder"
+    return is_encoder_folder(path) or is_plain_encoder(path)
+
+
 def load_model(cfg: ModelConfig, path: str | None = None, *, for_training: bool = True):
-    """(model, tokenizer, is_seq2seq) with dropout set, lower layers frozen and LoRA applied per ``cfg``."""
+    """(model, tokenizer, is_seq2seq) with dropout set, lower layers frozen and LoRA applied per ``cfg``.
+
+    An encoder base gives an `EncoderJudge` (``flame.encoder``) in place of a language model."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     path = path or resolve_base_model(cfg.base)
+    if is_encoder_judge_base(cfg, path):
+        from flame.encoder.model import load_encoder_judge
+
+        if cfg.lora.enabled:
+            raise ConfigError(
+                "model.lora: an encoder judge is small enough to train fully; set lora.enabled: false"
+            )
+        model = load_encoder_judge(path, dropout=cfg.dropout)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        if for_training and cfg.freeze_layers:
+            freeze_lower_layers(model, cfg.freeze_layers)
+        return model, tokenizer, False
     if (Path(path) / "adapter_config.json").is_file() and not (Path(path) / "config.json").is_file():
         from peft import AutoPeftModelForCausalLM
 

@@ -163,10 +163,12 @@ def padding_waste(batches: list[list[Encoded]]) -> tuple[int, int]:
     """(padded slots, total slots) of micro-batches padded to their longest row."""
     pad = total = 0
     for batch in batches:
-        width = max(len(e.input_ids) for e in batch)
-        total += width * len(batch)
-        pad += sum(width - len(e.input_ids) for e in batch)
-        if batch[0].decoder_ids is not None:
+        # An encoder judge's example holds one or two rows (flame.encoder.inputs), padded together.
+        rows = [r for e in batch for r in (e.rows if hasattr(e, "rows") else [e.input_ids])]
+        width = max(len(r) for r in rows)
+        total += width * len(rows)
+        pad += sum(width - len(r) for r in rows)
+        if getattr(batch[0], "decoder_ids", None) is not None:
             dwidth = max(len(e.decoder_ids) for e in batch)
             total += dwidth * len(batch)
             pad += sum(dwidth - len(e.decoder_ids) for e in batch)

@@ -46,12 +46,15 @@ class LoraConfig:
 @dataclass
 class ModelConfig:
     base: str = _help(
-        "base model: 'smollm2' (the packaged SmolLM2-135M-Instruct), 'run:RUN_DIR' (a flame train run, "
-        "e.g. FLAMe before the RM stage), a local HF model folder, or a hub id",
+        "base model: 'smollm2' (the packaged SmolLM2-135M-Instruct), 'minilm' (the packaged MiniLM-L6 "
+        "encoder, trained as an encoder judge), 'run:RUN_DIR' (a flame train run, e.g. FLAMe before the RM "
+        "stage), a local HF model folder, or a hub id",
         "smollm2",
     )
-    kind: Literal["auto", "causal", "seq2seq"] = _help(
-        "model family; 'auto' reads is_encoder_decoder from the model config", "auto"
+    kind: Literal["auto", "causal", "seq2seq", "encoder"] = _help(
+        "model family; 'auto' reads the model config: is_encoder_decoder → seq2seq, a BERT-like encoder "
+        "(or a saved encoder judge) → encoder judge (flame.encoder), else causal",
+        "auto",
     )
     dtype: Literal["auto", "bf16", "fp32"] = _help(
         "compute precision: bf16 autocast (weights and optimizer stay fp32) where the hardware has native "
@@ -133,6 +136,11 @@ class OptimConfig:
     beta2: float = _help("Adam beta2", 0.999)
     eps: float = _help("Adam epsilon", 1e-8)
     max_grad_norm: float = _help("gradient clipping (0 = off)", 1.0)
+    head_lr_scale: float = _help(
+        "encoder judge only: the scoring heads' learning rate as a multiple of lr (fresh heads on a "
+        "pretrained encoder need larger steps than the encoder itself)",
+        1.0,
+    )
 
 
 @dataclass

@@ -205,7 +205,7 @@ def train(
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    from flame.train.base import load_model, resolve_base_model, trainable_parameters
+    from flame.train.base import is_encoder_judge_base, load_model, resolve_base_model, trainable_parameters
     from flame.train.collate import (
         collate_causal,
         collate_seq2seq,
@@ -214,15 +214,23 @@ def train(
         padding_waste,
         token_losses,
     )
-    from flame.train.score import score_sets
+    from flame.train.score import is_encoder_judge, score_sets
 
     # ---------------------------------------------------------------- setup
     validate(config, check_model_path=False)
     base_path = resolve_base_model(config.model.base)
     dtype = resolve_dtype(config.model.dtype)
     # cpu=True without a GPU: a multi-process launch (torchrun, `accelerate launch`) then runs DDP over gloo.
+    handlers = []
+    if is_encoder_judge_base(config.model, base_path):
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        # A batch without ties or without label rows leaves those heads out of the loss: DDP must allow it.
+        handlers.append(DistributedDataParallelKwargs(find_unused_parameters=True))
     accelerator = Accelerator(
-        mixed_precision="bf16" if dtype == "bf16" else "no", cpu=not torch.cuda.is_available()
+        mixed_precision="bf16" if dtype == "bf16" else "no",
+        cpu=not torch.cuda.is_available(),
+        kwargs_handlers=handlers,
     )
     world, rank, main = accelerator.num_processes, accelerator.process_index, accelerator.is_main_process
     accum = check_sizes(config, world)
@@ -273,8 +281,18 @@ def train(
         _write_json(run_dir / "data.json", data.summary())
 
     params = [p for p in model.parameters() if p.requires_grad]
+    groups: list[dict[str, Any]] = [{"params": params, "lr_scale": 1.0}]
+    if is_encoder_judge(model) and config.optim.head_lr_scale != 1.0:
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for n, p in named if n.startswith("backbone.")], "lr_scale": 1.0},
+            {
+                "params": [p for n, p in named if not n.startswith("backbone.")],
+                "lr_scale": config.optim.head_lr_scale,
+            },
+        ]
     optimizer = torch.optim.AdamW(
-        params,
+        groups,
         lr=config.optim.lr,
         betas=(config.optim.beta1, config.optim.beta2),
         eps=config.optim.eps,
@@ -299,6 +317,16 @@ def train(
     pad_id = tokenizer.pad_token_id
     encode = encode_seq2seq if is_seq2seq else encode_causal
     collate = collate_seq2seq if is_seq2seq else collate_causal
+
+    def example_losses(model, tensors):
+        return token_losses(model, tensors, is_seq2seq)[0]
+
+    if is_encoder_judge(model):  # the same loop; only the inputs and the loss differ (flame.encoder)
+        from flame.encoder import inputs as judge_inputs
+        from flame.encoder.model import judge_losses
+
+        _check_closed_labels(data)
+        encode, collate, example_losses = judge_inputs.encode, judge_inputs.collate, judge_losses
     stream = BatchStream(
         data,
         lambda ex: encode(ex, tokenizer, config.data.max_length, config.data.loss_on),
@@ -367,14 +395,14 @@ def train(
             mine = micro[rank::world]
             n_target = sum(e.n_target for e in batch)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, config.optim.lr, config.optim.warmup_steps)
+                group["lr"] = lr_at(step, config.optim.lr, config.optim.warmup_steps) * group["lr_scale"]
             sums.zero_()
             for i, mb in enumerate(mine):
                 tensors = {k: v.to(accelerator.device) for k, v in collate(mb, pad_id).items()}
                 sync = contextlib.nullcontext() if i == len(mine) - 1 else accelerator.no_sync(model)
                 with sync:
                     with accelerator.autocast():
-                        losses, _ = token_losses(model, tensors, is_seq2seq)
+                        losses = example_losses(model, tensors)
                     # Normalised by the *global* batch's target tokens, times the process count because DDP
                     # averages gradients: the step equals one process running the whole batch.
                     # Label-balancing weights (data.balance_labels) scale each example's summed loss.
@@ -435,6 +463,8 @@ def train(
     if save_final:
         final_dir = run_dir / "final"
         if main:
+            if is_encoder_judge(unwrapped):
+                unwrapped.row_length = config.data.max_length
             save_hf_folder(unwrapped, tokenizer, final_dir, merge_lora=config.train.merge_lora)
             _write_json(
                 run_dir / "run.json",
@@ -455,6 +485,20 @@ def train(
     if keep_model:
         result.model, result.tokenizer = unwrapped, tokenizer
     return result
+
+
+def _check_closed_labels(data: TrainingData) -> None:
+    """An encoder judge scores labels and writes no text: a generative task in its data is a config error."""
+    from flame.data.task import load_all_tasks
+
+    tasks = load_all_tasks()
+    generative = [t for t in data.tasks if t in tasks.names() and tasks.get(t).labels is None]
+    generative += [t for t, ex in data.file_examples.items() if ex and ex[0].labels is None]
+    if generative:
+        raise ConfigError(
+            f"an encoder judge scores closed label spaces, but these tasks are generative: {generative}; "
+            "use a mixture without them (e.g. flame_mini_v1)"
+        )
 
 
 def latest_all(run_dir: Path) -> list[Path]:

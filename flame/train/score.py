@@ -34,6 +34,32 @@ def _common_prefix(seqs: list[list[int]]) -> list[int]:
     return out
 
 
+def _fp32_logits(model, ids, mask, positions, keep: int):
+    """The last ``keep`` positions' logits, the vocabulary projection in fp32 (as the raters do,
+    `flame.raters.hf.HFRater._label_logits`): under bf16 autocast the logits themselves are rounded in
+    steps of 1/16 around 10, which tied a fine-tuned judge's labels and quantised tail-patch deltas."""
+    import torch
+
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    backbone = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    if head is None or backbone is None or getattr(head, "bias", None) is not None:
+        return model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep, use_cache=False
+        ).logits.float()
+    hidden = backbone(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False)
+    hidden = hidden.last_hidden_state[:, -keep:]
+    with torch.autocast(ids.device.type, enabled=False):
+        logits = hidden.float() @ head.weight.float().T
+    cap = getattr(model.config, "final_logit_softcapping", None)  # Gemma 2
+    return torch.tanh(logits / cap) * cap if cap else logits
+
+
+def is_encoder_judge(model) -> bool:
+    from flame.encoder.model import EncoderJudge
+
+    return isinstance(getattr(model, "module", model), EncoderJudge)
+
+
 def label_probs(
     model,
     tokenizer,
@@ -49,6 +75,18 @@ def label_probs(
 
     import torch
 
+    if is_encoder_judge(model):
+        from flame.encoder.inputs import label_probs as judge_probs
+
+        scored = judge_probs(
+            getattr(model, "module", model),
+            tokenizer,
+            examples,
+            max_length=max_length,
+            batch_size=batch_size,
+            autocast=autocast,
+        )
+        return [probs for probs, _ in scored]
     if is_seq2seq:
         raise NotImplementedError("label scoring of seq2seq models during training (score with a rater)")
     autocast = autocast or contextlib.nullcontext
@@ -85,14 +123,8 @@ def label_probs(
                 ids[b, width - len(r.ids) :] = torch.tensor(r.ids)
                 mask[b, width - len(r.ids) :] = 1
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = model(
-                input_ids=ids.to(device),
-                attention_mask=mask.to(device),
-                position_ids=positions.to(device),
-                logits_to_keep=keep,
-                use_cache=False,
-            ).logits
-            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            logits = _fp32_logits(model, ids.to(device), mask.to(device), positions.to(device), keep)
+            logprobs = torch.log_softmax(logits, dim=-1)
             for b, r in enumerate(batch):
                 for back, tok, k in r.reads:
                     totals[r.example][k] += logprobs[b, keep - 1 - back, tok].item()

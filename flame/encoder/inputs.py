@@ -1,0 +1,239 @@
+"""Examples → the encoder judge's token rows, and micro-batches → the tensors `EncoderJudge.forward` reads.
+
+A pairwise example with responses A and B becomes two rows, each the FLAMe text with *one* response (the
+field renamed ``response``): the same instructions and context, so the reward head compares like with like,
+and neither row knows whether its response was shown first. Every other example is one row: its whole FLAMe
+text. Long rows lose the middle of their longest CONTEXT field (`flame.train.collate.fit_example`), as in
+the causal raters.
+
+Each row also carries its CONTEXT fields tokenized one by one (at most ``FIELD_TOKENS`` each, the middle
+cut), for the judge's field-similarity features (`flame.encoder.model`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flame.format import render_input
+from flame.raters.base import can_swap
+from flame.train.collate import fit_example
+from flame.types import Example
+
+PAIR_SLOTS = {"A": -2, "B": -3, "tie": -4}  # see EncoderJudge.forward
+PAD_SLOT = -1
+IGNORE = -100
+FIELD_TOKENS = 128
+
+
+def is_reward_pair(ex: Example) -> bool:
+    """Pairwise with ``response A``/``response B`` fields and labels among A, B, tie: scored per response."""
+    return can_swap(ex) and set(ex.labels) <= set(PAIR_SLOTS)
+
+
+def one_response(ex: Example, which: str) -> Example:
+    """The example with only response ``which`` ("A" or "B"), in the place response A had, named ``response``."""
+    inputs: dict[str, str] = {}
+    for key, value in ex.inputs.items():
+        if key == "response A":
+            inputs["response"] = ex.inputs[f"response {which}"]
+        elif key != "response B":
+            inputs[key] = value
+    return dataclasses.replace(ex, inputs=inputs)
+
+
+def label_text(label: str) -> str:
+    """A label row is the label alone ("Yes", "4"): pooled over its own tokens, "Yes" and "No" start 3x
+    further apart than "answer: Yes" and "answer: No", whose shared tokens dominate the mean (E6 → E7)."""
+    return label
+
+
+@dataclass
+class EncodedJudgment:
+    """One example's rows (1, or 2 for a reward pair), its label space and the human label's index."""
+
+    task: str
+    rows: list[list[int]]
+    labels: tuple[str, ...]
+    label_rows: list[list[int]]  # tokenized label_text of each label (unused for reward pairs)
+    target: int
+    pair: bool
+    truncated: bool = False
+    fields: list[list[list[int]]] = dataclasses.field(default_factory=list)  # per row: each field's ids
+    weight: float = 1.0  # loss weight (data.balance_labels)
+    n_target: int = 1  # one judgment: the recipe's loss normaliser counts examples
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(r) for r in self.rows)
+
+
+def _fit_ids(ex: Example, tokenizer, max_length: int) -> tuple[list[int], bool]:
+    # Whole texts are tokenized to measure them before they are cut: longer than the model's limit on
+    # purpose, so the tokenizer's warning about it (verbose) is noise.
+    def length_of(e: Example) -> int:
+        return len(tokenizer(render_input(e), verbose=False).input_ids)
+
+    ex, truncated = fit_example(ex, tokenizer, length_of, max_length)
+    ids = list(tokenizer(render_input(ex), verbose=False).input_ids)
+    if len(ids) > max_length:  # the instructions alone are over budget: keep the start and the closing token
+        ids = ids[: max_length - 1] + ids[-1:]
+        truncated = True
+    return ids, truncated
+
+
+def field_ids(value: str, tokenizer, budget: int = FIELD_TOKENS) -> list[int]:
+    """One field alone, special tokens included, its middle cut to fit ``budget``: a conversation keeps its
+    last turn and an article its lead."""
+    ids = tokenizer(value, add_special_tokens=False, verbose=False).input_ids
+    room = budget - 2
+    if len(ids) > room:
+        ids = ids[: room - room // 2] + ids[len(ids) - room // 2 :]
+    # BERT-like encoders open with [CLS] and close with [SEP] (RoBERTa: <s> … </s>).
+    return [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id]
+
+
+def encode(ex: Example, tokenizer, max_length: int, loss_on: str | None = None) -> EncodedJudgment:
+    """``loss_on`` is accepted for the recipe's uniform call and ignored: a judge's loss is its label."""
+    if ex.labels is None:
+        raise ValueError(
+            f"{ex.task}: the encoder judge scores closed label spaces; this task is generative (free text)"
+        )
+    target = ex.labels.index(ex.answer) if ex.answer is not None else IGNORE
+    if is_reward_pair(ex):
+        rows = [one_response(ex, w) for w in "AB"]
+        fitted = [_fit_ids(r, tokenizer, max_length) for r in rows]
+        return EncodedJudgment(
+            ex.task,
+            [ids for ids, _ in fitted],
+            ex.labels,
+            [],
+            target,
+            pair=True,
+            truncated=any(t for _, t in fitted),
+            fields=[[field_ids(v, tokenizer) for v in r.inputs.values()] for r in rows],
+        )
+    ids, truncated = _fit_ids(ex, tokenizer, max_length)
+    label_rows = [list(tokenizer(label_text(lab), verbose=False).input_ids) for lab in ex.labels]
+    fields = [[field_ids(v, tokenizer) for v in ex.inputs.values()]]
+    return EncodedJudgment(
+        ex.task, [ids], ex.labels, label_rows, target, pair=False, truncated=truncated, fields=fields
+    )
+
+
+def _pad(rows: list[list[int]], pad_id: int):
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def collate(batch: list[EncodedJudgment], pad_id: int) -> dict:
+    """Right-padded rows, the distinct labels' rows, and per example: its rows and its labels' slots."""
+    import torch
+
+    rows: list[list[int]] = []
+    row_a: list[int] = []
+    row_b: list[int] = []
+    table: dict[tuple[int, ...], int] = {}
+    slots: list[list[int]] = []
+    for e in batch:
+        row_a.append(len(rows))
+        rows.append(e.rows[0])
+        if e.pair:
+            row_b.append(len(rows))
+            rows.append(e.rows[1])
+            slots.append([PAIR_SLOTS[lab] for lab in e.labels])
+        else:
+            row_b.append(-1)
+            slots.append([table.setdefault(tuple(r), len(table)) for r in e.label_rows])
+    # Each distinct field once (a pair's shared prompt is embedded once), and every pair of fields per row.
+    field_table: dict[tuple[int, ...], int] = {}
+    pair_i: list[int] = []
+    pair_j: list[int] = []
+    pair_row: list[int] = []
+    row = 0
+    for e in batch:
+        for fields in e.fields or [[] for _ in e.rows]:
+            index = [field_table.setdefault(tuple(f), len(field_table)) for f in fields]
+            for a in range(len(index)):
+                for b in range(a + 1, len(index)):
+                    pair_i.append(index[a])
+                    pair_j.append(index[b])
+                    pair_row.append(row)
+            row += 1
+    width = max(len(s) for s in slots)
+    slot = torch.tensor([s + [PAD_SLOT] * (width - len(s)) for s in slots], dtype=torch.long)
+    input_ids, attention_mask = _pad(rows, pad_id)
+    if table:
+        label_ids, label_mask = _pad([list(r) for r in table], pad_id)
+        # Pool a label row over the label's own tokens, not its [CLS] and [SEP] (the first and last).
+        label_pool = label_mask.clone()
+        label_pool[:, 0] = 0
+        label_pool[torch.arange(len(table)), label_mask.sum(1) - 1] = 0
+    else:
+        label_ids = label_mask = label_pool = torch.zeros((0, 1), dtype=torch.long)
+    if pair_row:
+        field_ids_, field_mask = _pad([list(f) for f in field_table], pad_id)
+    else:
+        field_ids_ = field_mask = torch.zeros((0, 1), dtype=torch.long)
+    return {
+        "field_ids": field_ids_,
+        "field_mask": field_mask,
+        "pair_i": torch.tensor(pair_i, dtype=torch.long),
+        "pair_j": torch.tensor(pair_j, dtype=torch.long),
+        "pair_row": torch.tensor(pair_row, dtype=torch.long),
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "label_ids": label_ids,
+        "label_mask": label_mask,
+        "label_pool": label_pool,
+        "row_a": torch.tensor(row_a, dtype=torch.long),
+        "row_b": torch.tensor(row_b, dtype=torch.long),
+        "slot": slot,
+        "target": torch.tensor([e.target for e in batch], dtype=torch.long),
+    }
+
+
+def label_probs(
+    model,
+    tokenizer,
+    examples: list[Example],
+    *,
+    max_length: int,
+    batch_size: int = 16,
+    autocast: Callable | None = None,
+) -> list[tuple[dict[str, float], bool]]:
+    """(label → probability, truncated) for each example, in order; batches are formed by length."""
+    import contextlib
+
+    import torch
+
+    encoded = [encode(ex, tokenizer, max_length) for ex in examples]
+    order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
+    out: list[tuple[dict[str, float], bool] | None] = [None] * len(encoded)
+    device = next(model.parameters()).device
+    pad_id = tokenizer.pad_token_id or 0
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), autocast() if autocast else contextlib.nullcontext():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                tensors = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], pad_id).items()}
+                probs = torch.softmax(model(**tensors).float(), dim=-1).cpu()
+                for row, i in enumerate(idx):
+                    labels = encoded[i].labels
+                    out[i] = (
+                        {lab: float(probs[row, k]) for k, lab in enumerate(labels)},
+                        encoded[i].truncated,
+                    )
+    finally:
+        model.train(was_training)
+    return out  # type: ignore[return-value]

