@@ -79,9 +79,11 @@ OPT_RM_MIXTURE = "mixture.json"
 # Rates measured on this machine: 2 shared cores (AMD EPYC, AVX512-BF16), torch 2.13 CPU.
 # Measured by the fresh-clone demo of 2026-11-29 (EXPERIMENTS.md, E3): 1,200 sequences in 19.4 min with
 # swap_pairs (its pair sequences are longer than the mixture's average), 816 judgments per rater at 512 tokens.
-TRAIN_EXAMPLES_PER_S = {"causal": 1.1, "encoder": 6.0}  # encoder: EXPERIMENTS.md E4, 256-token rows
+# Encoder judge: 4.0 examples/s on flame_mini_v1 with its field features (EXPERIMENTS.md E7; pairs-only RM
+# batches run at about half that, but the RM stages are bounded by their max_minutes).
+TRAIN_EXAMPLES_PER_S = {"causal": 1.1, "encoder": 4.0}
 JUDGMENTS_PER_S = 2.0  # a SmolLM2-135M-sized rater at 512 tokens, batched label scoring
-ENCODER_JUDGMENTS_PER_S = 20.0  # the MiniLM encoder judge, forward only
+ENCODER_JUDGMENTS_PER_S = 20.0  # the MiniLM encoder judge at 256-token rows, forward only
 START_MIN = 0.5  # per process: import torch, load benchmarks or set up the data stream, write outputs
 LOAD_MIN = 0.2  # per model rater: load 135M parameters
 # Per run rater: `flame eval` checks the benchmarks against its ~250K training rows (2.1 minutes for
