@@ -72,11 +72,14 @@ class EncodedJudgment:
 def _fit_ids(ex: Example, tokenizer, max_length: int) -> tuple[list[int], bool]:
     # Whole texts are tokenized to measure them before they are cut: longer than the model's limit on
     # purpose, so the tokenizer's warning about it (verbose) is noise.
-    def length_of(e: Example) -> int:
-        return len(tokenizer(render_input(e), verbose=False).input_ids)
+    def ids_of(e: Example) -> list[int]:
+        return list(tokenizer(render_input(e), verbose=False).input_ids)
 
-    ex, truncated = fit_example(ex, tokenizer, length_of, max_length)
-    ids = list(tokenizer(render_input(ex), verbose=False).input_ids)
+    ids = ids_of(ex)
+    if len(ids) <= max_length:  # most rows: tokenized once
+        return ids, False
+    ex, truncated = fit_example(ex, tokenizer, lambda e: len(ids_of(e)), max_length)
+    ids = ids_of(ex)
     if len(ids) > max_length:  # the instructions alone are over budget: keep the start and the closing token
         ids = ids[: max_length - 1] + ids[-1:]
         truncated = True

@@ -54,6 +54,26 @@ class _Row:
     reads: list[tuple[int, int, int]]
 
 
+def fp32_output_head(model):
+    """(backbone, an fp32 copy of the output projection), or None where the logits are not a plain linear map
+    of the backbone's last hidden state (no separate head, or a head with a bias)."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    backbone = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    if head is None or backbone is None or getattr(head, "bias", None) is not None:
+        return None
+    return backbone, head.weight.detach().float()
+
+
+def project_fp32(model, hidden, head_fp32):
+    """Logits of ``hidden`` through the fp32 head, outside autocast (and Gemma 2's soft cap where set)."""
+    import torch
+
+    with torch.autocast(hidden.device.type, enabled=False):
+        logits = hidden.float() @ head_fp32.T
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    return torch.tanh(logits / cap) * cap if cap else logits
+
+
 class HFRater(BaseRater):
     """A causal or seq2seq HF model (loaded with ``from_pretrained``) scoring FLAMe prompts.
 
@@ -81,7 +101,7 @@ class HFRater(BaseRater):
         self.model_path = str(model_path)
         self._weights_id = weights_id
         self.max_length = max_length
-        self._head_fp32 = None  # the fp32 copy of the output projection, made on first use (_label_logits)
+        self._head_fp32 = None  # (backbone, fp32 output projection), made on first use (_label_logits)
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
         if threads:
@@ -291,22 +311,16 @@ class HFRater(BaseRater):
         state: in bf16 the logits themselves are rounded (steps of 1/16 around 10), which ties or flips
         labels whose logits differ by less, and a fine-tuned judge's margins often do (measured: 33
         distinct P(A) values over 112 pairs, many exact 0.5 ties, before this)."""
-        import torch
-
-        head = self.model.get_output_embeddings()
-        backbone = getattr(self.model, self.model.base_model_prefix, None)
-        if head is None or backbone is None or getattr(head, "bias", None) is not None:
+        if self._head_fp32 is None:
+            # Once: 113 MB for SmolLM2's 49k × 576. () marks a model without a plain head (no fp32 path).
+            self._head_fp32 = fp32_output_head(self.model) or ()
+        if not self._head_fp32:
             try:
                 return self.model(input_ids=ids, logits_to_keep=keep).logits.float()
             except TypeError:  # models without logits_to_keep
                 return self.model(input_ids=ids).logits[:, keep].float()
-        hidden = backbone(input_ids=ids).last_hidden_state[:, keep]
-        if self._head_fp32 is None:
-            self._head_fp32 = head.weight.detach().float()  # once: 113 MB for SmolLM2's 49k × 576
-        with torch.autocast(self.device.type, enabled=False):
-            logits = hidden.float() @ self._head_fp32.T
-        cap = getattr(self.model.config, "final_logit_softcapping", None)  # Gemma 2
-        return torch.tanh(logits / cap) * cap if cap else logits
+        backbone, weight = self._head_fp32
+        return project_fp32(self.model, backbone(input_ids=ids).last_hidden_state[:, keep], weight)
 
     def _score_seq2seq(self, examples: list[Example]) -> list[Judgment]:
         import torch

@@ -43,6 +43,11 @@ class Encoded:
     def n_tokens(self) -> int:
         return len(self.input_ids) + len(self.decoder_ids or ())
 
+    @property
+    def rows(self) -> list[list[int]]:
+        """The encoder-side rows padded together in a micro-batch (an encoder judge's pair has two)."""
+        return [self.input_ids]
+
 
 def _answer_offset(target: str) -> int:
     """Where the answer value starts in the target text (its leading space included: " A")."""
@@ -163,8 +168,7 @@ def padding_waste(batches: list[list[Encoded]]) -> tuple[int, int]:
     """(padded slots, total slots) of micro-batches padded to their longest row."""
     pad = total = 0
     for batch in batches:
-        # An encoder judge's example holds one or two rows (flame.encoder.inputs), padded together.
-        rows = [r for e in batch for r in (e.rows if hasattr(e, "rows") else [e.input_ids])]
+        rows = [r for e in batch for r in e.rows]
         width = max(len(r) for r in rows)
         total += width * len(rows)
         pad += sum(width - len(r) for r in rows)

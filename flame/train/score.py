@@ -34,24 +34,19 @@ def _common_prefix(seqs: list[list[int]]) -> list[int]:
     return out
 
 
-def _fp32_logits(model, ids, mask, positions, keep: int):
-    """The last ``keep`` positions' logits, the vocabulary projection in fp32 (as the raters do,
-    `flame.raters.hf.HFRater._label_logits`): under bf16 autocast the logits themselves are rounded in
-    steps of 1/16 around 10, which tied a fine-tuned judge's labels and quantised tail-patch deltas."""
-    import torch
-
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    backbone = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    if head is None or backbone is None or getattr(head, "bias", None) is not None:
+def _fp32_logits(model, head, ids, mask, positions, keep: int):
+    """The last ``keep`` positions' logits, the vocabulary projection in fp32 through ``head``
+    (`flame.raters.hf.fp32_output_head`, as the raters do): under bf16 autocast the logits themselves are
+    rounded in steps of 1/16 around 10, which tied a fine-tuned judge's labels and quantised tail-patch deltas."""
+    if head is None:
         return model(
             input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep, use_cache=False
         ).logits.float()
+    from flame.raters.hf import project_fp32
+
+    backbone, weight = head
     hidden = backbone(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False)
-    hidden = hidden.last_hidden_state[:, -keep:]
-    with torch.autocast(ids.device.type, enabled=False):
-        logits = hidden.float() @ head.weight.float().T
-    cap = getattr(model.config, "final_logit_softcapping", None)  # Gemma 2
-    return torch.tanh(logits / cap) * cap if cap else logits
+    return project_fp32(model, hidden.last_hidden_state[:, -keep:], weight)
 
 
 def is_encoder_judge(model) -> bool:
@@ -74,6 +69,8 @@ def label_probs(
     import contextlib
 
     import torch
+
+    from flame.raters.hf import fp32_output_head
 
     if is_encoder_judge(model):
         from flame.encoder.inputs import label_probs as judge_probs
@@ -108,6 +105,7 @@ def label_probs(
                 ids = prefix + t[:-1]
                 rows.append(_Row(e, ids, [(len(t) - 1 - n, tok, k) for n, tok in enumerate(t)]))
     totals = [[0.0] * len(ex.labels) for ex in examples]
+    head = fp32_output_head(model)  # converted once per call, not per batch
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     order = sorted(range(len(rows)), key=lambda i: len(rows[i].ids))
     was_training = model.training
@@ -123,7 +121,7 @@ def label_probs(
                 ids[b, width - len(r.ids) :] = torch.tensor(r.ids)
                 mask[b, width - len(r.ids) :] = 1
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = _fp32_logits(model, ids.to(device), mask.to(device), positions.to(device), keep)
+            logits = _fp32_logits(model, head, ids.to(device), mask.to(device), positions.to(device), keep)
             logprobs = torch.log_softmax(logits, dim=-1)
             for b, r in enumerate(batch):
                 for back, tok, k in r.reads:
