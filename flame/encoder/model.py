@@ -1,22 +1,36 @@
 """The encoder judge: a Hugging Face encoder (``AutoModel``) with two small scoring heads.
 
-    reward(text)          = w · pool(text) + u · f(text)                one score per (context, response)
-    match(text, label)    = (P · pool(text) + U · f(text)) · (Q · pool(label)) / sqrt(hidden)
-    pairwise logits       = [reward(A), reward(B)] (+ log ν + (reward(A) + reward(B)) / 2 for a tie, Davidson)
-    other label spaces    = [match(text, label) for label in labels]
+    f                   = standardise(features(row))                          (running mean and variance)
+    reward(text)        = w · pool(text) + g · (u · f)                         one score per (context, response)
+    match(text, label)  = (P·pool(text)) · q / sqrt(hidden) + g · f · (R·q),     q = Q·pool(label)
+    pairwise logits     = [reward(A), reward(B)] (+ log ν + (reward(A) + reward(B)) / 2 for a tie, Davidson)
+    other label spaces  = [match(text, label) for label in labels]
 
 ``pool`` is the attention-masked mean of the last hidden states (what all-MiniLM-L6-v2 was trained with).
-``f`` are field-similarity features: each CONTEXT field is also embedded alone, and f holds the max, mean
-and min cosine similarity over the row's pairs of fields (prompt ↔ response, article ↔ summary) and whether
-there is any pair. Why: comparing two texts is what the sentence encoder was pretrained for, and on dev
-data that comparison alone already tells better from worse responses and faithful from unfaithful
-summaries more often than chance (EXPERIMENTS.md, E6), while the pooled text alone learned nothing in 400
-steps (E4). ``u`` and ``U`` start at zero, so the features only count as far as training finds them useful.
-The heads run in fp32 even under bf16 autocast: bf16 rounds scores near 10 in steps of 1/16, which tied
-a judge's labels before (EXPERIMENTS.md, "bf16 logits").
+The features are, per row: field similarity (each CONTEXT field is also embedded alone; the max, mean and min
+cosine over the row's pairs of fields, prompt ↔ response, article ↔ summary, and whether there is any pair)
+and grounding (`flame.encoder.inputs.grounding`: how much of the shortest field is found word for word in
+the others, read whole). Why: comparing two texts is what the sentence encoder was pretrained for, and on dev
+data the comparison alone tells better from worse responses and faithful from unfaithful summaries more
+often than chance (EXPERIMENTS.md E6, E8), while the pooled text alone learned nothing in 400 steps (E4).
+
+How the features reach the labels, and why so (EXPERIMENTS.md E8):
+- they are standardised, so that a small difference that matters (word coverage 0.8 against 0.9) is not a
+  rounding error next to the text's score;
+- each label weighs them through its own embedding (R·q), so one head serves "Yes"/"No", "1"–"5" and
+  three-way labels, and a step moves a label's weight by ~|q| times the learning rate, not by the rate;
+- no gate by task: gates learned from the text (E8, E9) ran away or switched the features off for every
+  task; the grounding features are instead zero unless the row has a source field, the only rows where
+  they mean "grounded";
+- the feature weights (u, R) are scaled by a fixed gain ``g`` (FEATURE_GAIN): Adam changes a parameter by
+  ~lr per step, which left them near zero after a run's few hundred steps;
+- u and R start at zero: the features only count as far as training finds them useful.
+The label rows are embedded without gradient (see ``forward``). The heads run in fp32 even under bf16
+autocast: bf16 rounds scores near 10 in steps of 1/16, which tied a judge's labels before (EXPERIMENTS.md,
+"bf16 logits").
 
 A saved judge is a plain HF encoder folder plus ``flame_encoder.json`` (the marker ``run:`` looks for) and
-``flame_heads.safetensors``.
+``flame_heads.safetensors`` (heads and the features' running statistics).
 """
 
 from __future__ import annotations
@@ -28,10 +42,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from flame.encoder.inputs import N_GROUNDING
+
 MARKER = "flame_encoder.json"
 HEADS = "flame_heads.safetensors"
 N_FIELD_FEATURES = 4  # max, mean and min cosine over the row's field pairs; 1 if it has any pair
-FORMAT_VERSION = 2  # 2: label rows are the label alone, pooled over its own tokens (1: "answer: " + label)
+N_FEATURES = N_FIELD_FEATURES + N_GROUNDING
+# 2: label rows are the label alone, pooled over its own tokens (1: "answer: " + label). 3: grounding
+# features (from a source field), standardised, through label-keyed weights.
+FORMAT_VERSION = 3
+# See the module docstring. 10 made training unstable (E10: classification loss 1.4 against 0.8; a toy run
+# diverged); 1 left the weights near zero (E8 variant B).
+FEATURE_GAIN = 3.0
 # Model types whose AutoModel is a bidirectional encoder: `model.kind: auto` trains these as encoder judges.
 ENCODER_MODEL_TYPES = frozenset(
     {
@@ -66,6 +88,31 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
+class RunningStandardizer(nn.Module):
+    """(x − mean) / std with the mean and variance of every row seen in training (buffers: saved with the
+    heads, used as they are when rating). The first batches are averaged exactly, later ones with a slow
+    exponential decay, so the scale settles early and still follows an encoder that moves."""
+
+    def __init__(self, n: int, momentum: float = 0.01):
+        super().__init__()
+        self.momentum = momentum
+        self.register_buffer("mean", torch.zeros(n))
+        self.register_buffer("var", torch.ones(n))
+        self.register_buffer("batches", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        if self.training and x.shape[0] > 1:
+            with torch.no_grad():
+                rate = max(self.momentum, 1.0 / float(self.batches + 1))
+                self.mean.lerp_(x.mean(0), rate)
+                self.var.lerp_(x.var(0, unbiased=False), rate)
+                self.batches += 1
+        # A floor on the spread: a feature that hardly varied in training ("has a field pair" in a mix of
+        # article-summary rows) must not turn into ±100 on a row that differs.
+        return (x - self.mean) / self.var.clamp(min=0.01).sqrt()
+
+
 class EncoderJudge(nn.Module):
     def __init__(self, backbone: nn.Module):
         super().__init__()
@@ -78,9 +125,10 @@ class EncoderJudge(nn.Module):
         # Tokens per row the judge was trained at (set by the recipe, saved in the marker): raters read rows
         # no longer than that, since longer rows are outside what it learned from (EXPERIMENTS.md E6).
         self.row_length: int | None = None
-        self.field_reward = nn.Linear(N_FIELD_FEATURES, 1)
-        self.field_proj = nn.Linear(N_FIELD_FEATURES, hidden, bias=False)
-        for layer in (self.field_reward, self.field_proj):
+        self.feature_norm = RunningStandardizer(N_FEATURES)
+        self.field_reward = nn.Linear(N_FEATURES, 1)
+        self.feature_weights = nn.Linear(hidden, N_FEATURES, bias=False)  # R: a label's weight per feature
+        for layer in (self.field_reward, self.feature_weights):
             nn.init.zeros_(layer.weight)
         nn.init.zeros_(self.field_reward.bias)
         # Identity projections: before training, match() is the scaled dot product of the base
@@ -102,6 +150,13 @@ class EncoderJudge(nn.Module):
         """Mean of the last hidden states over ``pool`` (default: every attended token)."""
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
         return mean_pool(out.last_hidden_state, attention_mask if pool is None else pool).float()
+
+    def features(self, t: dict[str, torch.Tensor], n_rows: int) -> torch.Tensor:
+        """[rows, N_FEATURES]: the field-similarity features, then the grounding features."""
+        grounding = t.get("grounding")
+        if grounding is None:
+            grounding = torch.zeros(n_rows, N_GROUNDING, device=t["input_ids"].device)
+        return torch.cat([self.field_features(t, n_rows), grounding.float()], dim=1)
 
     def field_features(self, t: dict[str, torch.Tensor], n_rows: int) -> torch.Tensor:
         """[rows, N_FIELD_FEATURES]: cosine similarities over each row's field pairs (zeros without pairs)."""
@@ -125,9 +180,9 @@ class EncoderJudge(nn.Module):
         -3 = reward of ``row_b``, -4 = the tie logit, -1 = padding.
         """
         h = self.embed(t["input_ids"], t["attention_mask"])
-        f = self.field_features(t, h.shape[0])
+        f = self.feature_norm(self.features(t, h.shape[0]))
         with torch.autocast(h.device.type, enabled=False):
-            reward = (self.reward(h) + self.field_reward(f)).squeeze(-1)
+            reward = (self.reward(h) + FEATURE_GAIN * self.field_reward(f)).squeeze(-1)
             row_a, row_b = t["row_a"], t["row_b"].clamp(min=0)
             r_a, r_b = reward[row_a], reward[row_b]
             slot = t["slot"]
@@ -137,9 +192,14 @@ class EncoderJudge(nn.Module):
             tie = self.log_tie + (r_a + r_b) / 2
             out = torch.where(slot == -4, tie.unsqueeze(1), out)
             if t["label_ids"].numel():
-                e = self.embed(t["label_ids"], t["label_mask"], t.get("label_pool"))
-                text = self.text_proj(h) + self.field_proj(f)
-                match = text @ self.label_proj(e).T / math.sqrt(h.shape[-1])
+                # The label rows do not train the encoder: with balanced labels and no signal yet, the
+                # cheapest way down the loss is to make "Yes" and "No" embed alike (E8: cosine 0.80 → 0.98,
+                # norm 9.9 → 2.1 in 194 steps), after which no Yes/No task can be learned at all.
+                with torch.no_grad():
+                    e = self.embed(t["label_ids"], t["label_mask"], t.get("label_pool"))
+                q = self.label_proj(e)
+                match = self.text_proj(h) @ q.T / math.sqrt(h.shape[-1])
+                match = match + FEATURE_GAIN * f @ self.feature_weights(q).T
                 picked = match[row_a].gather(1, slot.clamp(min=0))
                 out = torch.where(slot >= 0, picked, out)
         return out
@@ -195,13 +255,12 @@ def load_encoder_judge(path: str | Path, *, dropout: float | None = None) -> Enc
         if version != FORMAT_VERSION:
             raise ValueError(
                 f"{path}: an encoder judge of format {version}; this flame reads format {FORMAT_VERSION} "
-                "(label rows changed): train it again"
+                "(its inputs changed): train it again"
             )
 
         missing, unexpected = judge.load_state_dict(load_file(str(Path(path) / HEADS)), strict=False)
         judge.row_length = marker.get("row_length")
-        # A judge saved before the field features has none: their zero initialisation is that judge.
-        missing = [k for k in missing if not k.startswith(("backbone.", "field_"))]
+        missing = [k for k in missing if not k.startswith("backbone.")]
         if missing or unexpected:
             raise ValueError(
                 f"{path}: {HEADS} does not match this judge (missing {missing}, unexpected {unexpected})"

@@ -50,3 +50,18 @@ def test_flame_mini_v1_fixes_task_type_shares_and_skips_generative_and_held_out_
     # Within a type, examples-proportional: equal sizes give equal rates.
     pairwise = [p for t, p in rates.items() if TASKS.get(t).task_type == "pairwise"]
     assert max(pairwise) == pytest.approx(min(pairwise))
+
+
+def test_flame_mini_v2_caps_each_task_at_2_to_the_10_within_the_same_type_shares():
+    sizes = {t.name: 100 + 10 * i for i, t in enumerate(TASKS.values())}
+    sizes["truthfulqa_judge_truthfulness_classification_v1"] = 60_000  # a large task, as in the shared data
+    rates = resolve("flame_mini_v2", sizes.get)
+    share = {}
+    for t, p in rates.items():
+        share[TASKS.get(t).task_type] = share.get(TASKS.get(t).task_type, 0.0) + p
+    assert share == pytest.approx({"pairwise": 0.4, "classification": 0.4, "pointwise": 0.2})
+    classification = {t: p for t, p in rates.items() if TASKS.get(t).task_type == "classification"}
+    big = classification.pop("truthfulqa_judge_truthfulness_classification_v1")
+    small = min(classification, key=lambda t: sizes[t])
+    # The large task counts as 1,024 examples; a task under the cap keeps its own size.
+    assert big / classification[small] == pytest.approx(1024 / sizes[small])

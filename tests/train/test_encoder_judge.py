@@ -5,6 +5,7 @@ A tiny random BERT over the packaged MiniLM tokenizer (no download) learns the t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -139,9 +140,106 @@ def test_field_features_are_cosines_of_the_fields(tiny_encoder):
     with torch.no_grad():
         before = judge(**t)
         torch.manual_seed(0)
-        judge.field_proj.weight.normal_()  # (a constant would vanish: pooled LayerNorm outputs sum to ~0)
+        judge.feature_weights.weight.normal_()
         after = judge(**t)
     assert not torch.allclose(before, after)
+
+
+def test_grounding_reads_the_claim_against_the_whole_source():
+    from flame.encoder.inputs import grounding
+
+    article = (
+        "The council met in Leeds on 4 May. " + "Filler words keep the middle long. " * 300 + "It ended."
+    )
+    faithful, invented = "The council met in Leeds.", "The council resigned in York on 9 June."
+    # The claim's words are found anywhere in the article, however long: nothing is cut.
+    assert grounding({"article": article, "summary": faithful}) == [1.0, 1.0, 1.0, 1.0]
+    words, pairs, names, has_source = grounding({"document": article, "summary": invented})
+    assert words == pytest.approx(1 / 5)  # council, resigned, york, 9, june ("the", "in", "on": stopwords)
+    assert pairs == pytest.approx(1 / 7)  # of "the council", "council resigned", ..., "9 june"
+    assert names == pytest.approx(1 / 4)  # The, York, 9, June: only "the" is there
+    assert has_source == 1.0
+    # The source is found by its field's name, in any place (WiCE puts its claim first); the claim is the
+    # last other field (a dialogue's response, not its conversation).
+    assert grounding({"claim": invented, "evidence": article}) == [1 / 5, 1 / 7, 1 / 4, 1.0]
+    assert grounding({"knowledge": article, "conversation": "Where?", "response": faithful})[0] == 1.0
+    # No source, nothing to ground: an answer's words in its question say nothing about the answer.
+    assert grounding({"question": article, "response": faithful}) == [0.0, 0.0, 0.0, 0.0]
+    assert grounding({"article": article}) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_grounding_features_reach_the_label_head_through_each_labels_weights(tiny_encoder):
+    import torch
+    from transformers import AutoTokenizer
+
+    from flame.encoder.inputs import collate, encode
+    from flame.encoder.model import N_FIELD_FEATURES, load_encoder_judge
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder)
+    judge = load_encoder_judge(tiny_encoder).eval()
+
+    def claim(text):
+        return dataclasses.replace(_claim(), inputs={"document": "a document about cats", "claim": text})
+
+    rows = [encode(claim("a document"), tok, 64), encode(claim("Zulu 7"), tok, 64)]
+    t = collate(rows, tok.pad_token_id)
+    assert t["grounding"].tolist() == [[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0]]
+    with torch.no_grad():
+        f = judge.features(t, 2)
+        assert f[:, N_FIELD_FEATURES:].tolist() == t["grounding"].tolist()
+        before = judge(**t)
+        torch.manual_seed(0)
+        judge.feature_weights.weight.normal_()  # each label weighs the features through its embedding
+        after = judge(**t)
+        weights = judge.feature_weights(
+            judge.label_proj(judge.embed(t["label_ids"], t["label_mask"], t["label_pool"]))
+        )
+    assert not torch.allclose(before, after)
+    # The weights differ per label, so the features can favour "Yes" over "No"; the grounded row and the
+    # invented one move apart.
+    assert not torch.allclose(weights[0], weights[1])
+    assert not torch.allclose(after[0] - before[0], after[1] - before[1])
+
+
+def test_features_are_standardised_by_the_statistics_of_training_rows():
+    import torch
+
+    from flame.encoder.model import RunningStandardizer
+
+    norm = RunningStandardizer(3)
+    x = torch.tensor([[0.2, 5.0, 1.0], [0.5, 7.0, 1.0], [0.8, 9.0, 1.0]])  # the last: constant in training
+    norm.train()
+    y = norm(x)  # the first batch is averaged exactly
+    assert y.mean(0).tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-4)
+    assert y[:, :2].std(0, unbiased=False).tolist() == pytest.approx([1.0, 1.0], abs=1e-2)
+    norm.eval()  # rating: the saved statistics, unchanged by what is rated
+    before = norm.mean.clone()
+    shifted = norm(x + 1).mean(0)
+    assert shifted[:2].tolist() == pytest.approx((1 / norm.var[:2].sqrt()).tolist(), rel=1e-2)
+    # A feature that never varied in training moves a differing row by at most 10 per unit, not 1/sqrt(eps).
+    assert shifted[2] == pytest.approx(10.0)
+    assert torch.equal(norm.mean, before)
+
+
+def test_label_rows_do_not_train_the_encoder(tiny_encoder):
+    """Training on labels must not pull the labels' own embeddings together (E8: "Yes" and "No" collapsed)."""
+    from transformers import AutoTokenizer
+
+    from flame.encoder.inputs import collate, encode
+    from flame.encoder.model import judge_losses, load_encoder_judge
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder)
+    judge = load_encoder_judge(tiny_encoder).train()
+    ex = _claim(answer="zebra", labels=("zebra", "walrus"))  # label words the text does not contain
+    t = collate([encode(ex, tok, 64)], tok.pad_token_id)
+    judge_losses(judge, t).sum().backward()
+    grad = judge.get_input_embeddings().weight.grad
+    label_tokens = tok("zebra walrus", add_special_tokens=False).input_ids
+    text_tokens = t["input_ids"][0].tolist()
+    assert not set(label_tokens) & set(text_tokens)
+    assert grad[label_tokens].abs().sum() == 0  # the label rows sent nothing into the encoder
+    assert grad[text_tokens].abs().sum() > 0  # the text row did
+    assert judge.label_proj.weight.grad.abs().sum() > 0  # the label projection still learns
 
 
 def test_generative_examples_cannot_be_encoded(tiny_encoder):
