@@ -8,7 +8,7 @@ the causal raters.
 
 Each row also carries its CONTEXT fields tokenized one by one (at most ``FIELD_TOKENS`` each, the middle
 cut), for the judge's field-similarity features, and its grounding features (`grounding`): how much of its
-shortest field is found word for word in its other fields, read over the whole fields, uncut.
+claim is found word for word in its source field, read over the whole fields, uncut.
 """
 
 from __future__ import annotations
@@ -139,14 +139,13 @@ def grounding(inputs: dict[str, str]) -> list[float]:
         return [0.0] * N_GROUNDING
     claim = _WORD.findall(claims[-1])
     source = [w.lower() for f in sources for w in _WORD.findall(f)]
+    vocabulary = set(source)
     lower = [w.lower() for w in claim]
-    words = [w for w in lower if w not in _STOPWORDS]
-    pairs = list(pairwise(lower))
     names = [w.lower() for w in claim if w[0].isupper() or w[0].isdigit()]
     return [
-        _coverage(words, set(source)),
-        _coverage(pairs, set(pairwise(source))),
-        _coverage(names, set(source)),
+        _coverage([w for w in lower if w not in _STOPWORDS], vocabulary),
+        _coverage(list(pairwise(lower)), set(pairwise(source))),
+        _coverage(names, vocabulary),
         1.0,
     ]
 
@@ -249,9 +248,8 @@ def collate(batch: list[EncodedJudgment], pad_id: int) -> dict:
         field_ids_, field_mask = _pad([list(f) for f in field_table], pad_id)
     else:
         field_ids_ = field_mask = torch.zeros((0, 1), dtype=torch.long)
-    grounding_rows = [g for e in batch for g in (e.grounding or [[0.0] * N_GROUNDING for _ in e.rows])]
     return {
-        "grounding": torch.tensor(grounding_rows, dtype=torch.float32),
+        "grounding": torch.tensor([g for e in batch for g in e.grounding], dtype=torch.float32),
         "field_ids": field_ids_,
         "field_mask": field_mask,
         "pair_i": torch.tensor(pair_i, dtype=torch.long),

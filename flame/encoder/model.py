@@ -9,8 +9,8 @@
 ``pool`` is the attention-masked mean of the last hidden states (what all-MiniLM-L6-v2 was trained with).
 The features are, per row: field similarity (each CONTEXT field is also embedded alone; the max, mean and min
 cosine over the row's pairs of fields, prompt ↔ response, article ↔ summary, and whether there is any pair)
-and grounding (`flame.encoder.inputs.grounding`: how much of the shortest field is found word for word in
-the others, read whole). Why: comparing two texts is what the sentence encoder was pretrained for, and on dev
+and grounding (`flame.encoder.inputs.grounding`: how much of a claim is found word for word in its source
+field, read whole). Why: comparing two texts is what the sentence encoder was pretrained for, and on dev
 data the comparison alone tells better from worse responses and faithful from unfaithful summaries more
 often than chance (EXPERIMENTS.md E6, E8), while the pooled text alone learned nothing in 400 steps (E4).
 
@@ -153,10 +153,7 @@ class EncoderJudge(nn.Module):
 
     def features(self, t: dict[str, torch.Tensor], n_rows: int) -> torch.Tensor:
         """[rows, N_FEATURES]: the field-similarity features, then the grounding features."""
-        grounding = t.get("grounding")
-        if grounding is None:
-            grounding = torch.zeros(n_rows, N_GROUNDING, device=t["input_ids"].device)
-        return torch.cat([self.field_features(t, n_rows), grounding.float()], dim=1)
+        return torch.cat([self.field_features(t, n_rows), t["grounding"].float()], dim=1)
 
     def field_features(self, t: dict[str, torch.Tensor], n_rows: int) -> torch.Tensor:
         """[rows, N_FIELD_FEATURES]: cosine similarities over each row's field pairs (zeros without pairs)."""

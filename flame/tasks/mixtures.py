@@ -74,45 +74,44 @@ def training_tasks_of_type(task_type: str, cap: int = PAPER_CAP):
     return components
 
 
-for _type in MINI_TYPE_SHARES:
+def register_mini_mixture(name: str, cap: int, suffix: str, description: str) -> None:
+    """``name``: MINI_TYPE_SHARES over one mixture per task type (``flame_v1_<type><suffix>``), each of every
+    training task of that type, examples-proportional with ``cap``."""
+    cap_text = f"2^{cap.bit_length() - 1}"
+    for task_type in MINI_TYPE_SHARES:
+        register_mixture(
+            Mixture(
+                f"flame_v1_{task_type}{suffix}",
+                training_tasks_of_type(task_type, cap),
+                description=f"Every {task_type} training task, examples-proportional (cap {cap_text}).",
+            )
+        )
     register_mixture(
         Mixture(
-            f"flame_v1_{_type}",
-            training_tasks_of_type(_type),
-            description=f"Every {_type} training task, examples-proportional (cap 2^16).",
+            name,
+            tuple((f"flame_v1_{t}{suffix}", share) for t, share in MINI_TYPE_SHARES.items()),
+            description=description,
         )
     )
 
-register_mixture(
-    Mixture(
-        "flame_mini_v1",
-        tuple((f"flame_v1_{t}", share) for t, share in MINI_TYPE_SHARES.items()),
-        description="flame_v1's tasks for a small training budget: 40% pairwise, 40% classification, 20% "
-        "pointwise (examples-proportional within each type), no generative tasks.",
-    )
-)
 
+register_mini_mixture(
+    "flame_mini_v1",
+    PAPER_CAP,
+    "",
+    "flame_v1's tasks for a small training budget: 40% pairwise, 40% classification, 20% "
+    "pointwise (examples-proportional within each type), no generative tasks.",
+)
 
 # flame_mini_v2: the same type shares with a cap of 2^10 examples per task. A CPU run sees ~3,500 examples;
 # at the paper's cap of 2^16 (made for a run of millions), TruthfulQA's two judge tasks and EVOUNA take two
 # thirds of the classification draws, and summary and dialogue consistency (SummEdits, FRANK, QAGS, Q², BEGIN,
 # DialFact) a tenth: ~55 examples in a whole run. At 2^10 no task takes more than 4% of its type and those
-# consistency tasks a quarter of classification (EXPERIMENTS.md E9).
-MINI_CAP = 2**10
-for _type in MINI_TYPE_SHARES:
-    register_mixture(
-        Mixture(
-            f"flame_v1_{_type}_cap1k",
-            training_tasks_of_type(_type, MINI_CAP),
-            description=f"Every {_type} training task, examples-proportional with a cap of 2^10.",
-        )
-    )
-
-register_mixture(
-    Mixture(
-        "flame_mini_v2",
-        tuple((f"flame_v1_{t}_cap1k", share) for t, share in MINI_TYPE_SHARES.items()),
-        description="flame_mini_v1 with a cap of 2^10 examples per task instead of 2^16: for a run of a few "
-        "thousand examples, no large task swamps the others within its type.",
-    )
+# consistency tasks a quarter of classification (EXPERIMENTS.md E8).
+register_mini_mixture(
+    "flame_mini_v2",
+    2**10,
+    "_cap1k",
+    "flame_mini_v1 with a cap of 2^10 examples per task instead of 2^16: for a run of a few thousand "
+    "examples, no large task swamps the others within its type.",
 )
