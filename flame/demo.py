@@ -55,6 +55,7 @@ FAST_TRAIN = (
     "data.max_length=256",
     "train.save_every=0",
     "eval.every=-1",
+    "eval.calibrate=2",
 )
 FAST_RM = (*FAST_TRAIN[1:], "train.steps=1")
 # Two candidate tasks, one step each, four dev examples per category.
@@ -84,6 +85,9 @@ OPT_RM_MIXTURE = "mixture.json"
 TRAIN_EXAMPLES_PER_S = {"causal": 1.1, "encoder": 4.0}
 JUDGMENTS_PER_S = 2.0  # a SmolLM2-135M-sized rater at 512 tokens, batched label scoring
 ENCODER_JUDGMENTS_PER_S = 20.0  # the MiniLM encoder judge at 256-token rows, forward only
+# eval.calibrate reads up to N dev rows of each classification training task: 2,082 rows at N=64 (33 per N)
+# in 83 s, loading the tasks included (EXPERIMENTS.md E12).
+CALIBRATION_ROWS_PER_N = 33
 START_MIN = 0.5  # per process: import torch, load benchmarks or set up the data stream, write outputs
 LOAD_MIN = 0.2  # per model rater: load 135M parameters
 # Per run rater: `flame eval` checks the benchmarks against its ~250K training rows (2.1 minutes for
@@ -350,6 +354,7 @@ def plan(s: Settings) -> list[tuple[str, float, bool]]:
         done = run_state(run_dir, expected_config(config, overrides), base) == "done"
         cached[run_dir] = done and all(cached[d] for d in depends)  # a base trained now makes it stale
         scored = cfg.eval.n * len(cfg.eval.held_in + cfg.eval.held_out) if cfg.eval.every >= 0 else 0
+        scored += cfg.eval.calibrate * CALIBRATION_ROWS_PER_N
         examples = cfg.train.steps * cfg.train.batch_size
         minutes = train_minutes(examples, cfg.train.max_minutes, scored, family)
         stages.append((label, CACHED_MIN if cached[run_dir] else minutes, cached[run_dir]))

@@ -276,10 +276,13 @@ def label_probs(
     batch_size: int = 16,
     autocast: Callable | None = None,
 ) -> list[tuple[dict[str, float], bool]]:
-    """(label → probability, truncated) for each example, in order; batches are formed by length."""
+    """(label → probability, truncated) for each example, in order; batches are formed by length. The
+    judge's fitted label biases (`flame.encoder.calibration`) are applied where a row's kind has one."""
     import contextlib
 
     import torch
+
+    from flame.encoder.calibration import apply_bias, row_kind
 
     encoded = [encode(ex, tokenizer, max_length) for ex in examples]
     order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
@@ -287,6 +290,7 @@ def label_probs(
     device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id or 0
     was_training = model.training
+    calibration = bool(getattr(model, "calibration", None))
     model.eval()
     try:
         with torch.inference_mode(), autocast() if autocast else contextlib.nullcontext():
@@ -296,10 +300,10 @@ def label_probs(
                 probs = torch.softmax(model(**tensors).float(), dim=-1).cpu()
                 for row, i in enumerate(idx):
                     labels = encoded[i].labels
-                    out[i] = (
-                        {lab: float(probs[row, k]) for k, lab in enumerate(labels)},
-                        encoded[i].truncated,
-                    )
+                    raw = {lab: float(probs[row, k]) for k, lab in enumerate(labels)}
+                    if calibration and not encoded[i].pair:
+                        raw = apply_bias(raw, model.bias_for(row_kind(examples[i])))
+                    out[i] = (raw, encoded[i].truncated)
     finally:
         model.train(was_training)
     return out  # type: ignore[return-value]

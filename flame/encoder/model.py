@@ -42,6 +42,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from flame.encoder.calibration import LabelBias
 from flame.encoder.inputs import N_GROUNDING
 
 MARKER = "flame_encoder.json"
@@ -125,6 +126,8 @@ class EncoderJudge(nn.Module):
         # Tokens per row the judge was trained at (set by the recipe, saved in the marker): raters read rows
         # no longer than that, since longer rows are outside what it learned from (EXPERIMENTS.md E6).
         self.row_length: int | None = None
+        # Label biases fitted on dev data after training (flame.encoder.calibration; saved in the marker).
+        self.calibration: list = []
         self.feature_norm = RunningStandardizer(N_FEATURES)
         self.field_reward = nn.Linear(N_FEATURES, 1)
         self.feature_weights = nn.Linear(hidden, N_FEATURES, bias=False)  # R: a label's weight per feature
@@ -201,6 +204,10 @@ class EncoderJudge(nn.Module):
                 out = torch.where(slot >= 0, picked, out)
         return out
 
+    def bias_for(self, kind: tuple) -> LabelBias | None:
+        """The fitted label bias for rows of this kind (`flame.encoder.calibration.row_kind`), if any."""
+        return next((b for b in self.calibration if b.kind == kind), None)
+
     # -- a folder like any HF model's, so the recipe's checkpoints and `run:` work unchanged
     def save_pretrained(self, folder: str | Path) -> None:
         from safetensors.torch import save_file
@@ -213,7 +220,12 @@ class EncoderJudge(nn.Module):
             if not k.startswith("backbone.")
         }
         save_file(heads, str(folder / HEADS))
-        marker = {"format": "flame-encoder-judge", "version": FORMAT_VERSION, "row_length": self.row_length}
+        marker = {
+            "format": "flame-encoder-judge",
+            "version": FORMAT_VERSION,
+            "row_length": self.row_length,
+            "calibration": [b.to_json() for b in self.calibration],
+        }
         (folder / MARKER).write_text(json.dumps(marker))
 
 
@@ -257,6 +269,7 @@ def load_encoder_judge(path: str | Path, *, dropout: float | None = None) -> Enc
 
         missing, unexpected = judge.load_state_dict(load_file(str(Path(path) / HEADS)), strict=False)
         judge.row_length = marker.get("row_length")
+        judge.calibration = [LabelBias.from_json(b) for b in marker.get("calibration", [])]
         missing = [k for k in missing if not k.startswith("backbone.")]
         if missing or unexpected:
             raise ValueError(

@@ -178,6 +178,16 @@ class EvalConfig:
     files: list[str] = _help("benchmark-format JSONL files scored as extra evaluation sets", factory=list)
     n: int = _help("examples per evaluation task (seeded sample)", 64)
     batch_size: int = _help("examples per scoring forward pass", 8)
+    calibrate: int = _help(
+        "encoder judges: after training, fit one bias per label and kind of row on up to N dev rows of each "
+        "classification task (flame.encoder.calibration); 0 = none",
+        0,
+    )
+    calibrate_on: Literal["run", "collection"] = _help(
+        "the classification tasks calibrate reads: the run's own, or every training task of the collection "
+        "(for a stage trained on pairs only)",
+        "run",
+    )
 
 
 @dataclass

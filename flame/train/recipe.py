@@ -254,6 +254,11 @@ def train(
     set_seed(config.train.seed)
 
     model, tokenizer, is_seq2seq = load_model(config.model, base_path)
+    if config.eval.calibrate and not is_encoder_judge(model):
+        raise ValueError(
+            "eval.calibrate fits the label biases of an encoder judge; this base is a text-to-text model "
+            "(set eval.calibrate: 0)"
+        )
     trainable, total = trainable_parameters(model)
     if data is None:
         data = build_training_data(config.data, progress=main and progress is not False)
@@ -465,6 +470,8 @@ def train(
         if main:
             if is_encoder_judge(unwrapped):
                 unwrapped.row_length = config.data.max_length
+            if config.eval.calibrate:
+                calibrate_judge(unwrapped, tokenizer, config, data.tasks, accelerator.autocast, log)
             save_hf_folder(unwrapped, tokenizer, final_dir, merge_lora=config.train.merge_lora)
             _write_json(
                 run_dir / "run.json",
@@ -485,6 +492,35 @@ def train(
     if keep_model:
         result.model, result.tokenizer = unwrapped, tokenizer
     return result
+
+
+def calibrate_judge(model, tokenizer, config: RunConfig, run_tasks, autocast, log) -> None:
+    """Fit the encoder judge's label biases on dev rows (flame.encoder.calibration) before it is saved."""
+
+    from flame.data.collection import load_all_tasks
+    from flame.encoder.calibration import calibrate
+
+    if config.eval.calibrate_on == "run":
+        tasks = list(run_tasks)
+    else:
+        tasks = [t.name for t in load_all_tasks().values() if not t.eval_only]
+    start = time.monotonic()
+    biases = calibrate(
+        model,
+        tokenizer,
+        tasks,
+        n=config.eval.calibrate,
+        max_length=config.data.max_length,
+        batch_size=config.eval.batch_size,
+        autocast=autocast,
+        seed=config.train.seed,
+    )
+    rows = sum(b.rows for b in biases)
+    print(
+        f"calibrated {len(biases)} kinds of rows on {rows} dev rows in {time.monotonic() - start:.0f} s "
+        "(flame.encoder.calibration)"
+    )
+    log({"calibration": [b.to_json() for b in biases]})
 
 
 def _check_closed_labels(data: TrainingData) -> None:

@@ -252,7 +252,7 @@ def test_generative_examples_cannot_be_encoded(tiny_encoder):
         encode(ex, AutoTokenizer.from_pretrained(tiny_encoder), 64)
 
 
-def _config(base, run_dir, **train):
+def _config(base, run_dir, eval_=None, **train):
     return from_dict(
         RunConfig,
         {
@@ -273,7 +273,7 @@ def _config(base, run_dir, **train):
                 "progress": False,
             }
             | train,
-            "eval": {"every": 20, "held_in": [toys.CLASSIFICATION], "n": 8},
+            "eval": {"every": 20, "held_in": [toys.CLASSIFICATION], "n": 8} | (eval_ or {}),
         },
     )
 
@@ -286,7 +286,7 @@ def test_an_encoder_judge_trains_with_the_recipe_and_rates_through_run(toy_regis
     from flame.train.recipe import train
 
     run = tmp_path / "run"
-    result = train(_config(tiny_encoder, run))
+    result = train(_config(tiny_encoder, run, eval_={"calibrate": 16}))
     assert result.step == 40
     final = run / "final"
     assert (final / "flame_encoder.json").is_file() and (final / "flame_heads.safetensors").is_file()
@@ -312,6 +312,20 @@ def test_an_encoder_judge_trains_with_the_recipe_and_rates_through_run(toy_regis
     claims = load_examples(toys.CLASSIFICATION, "train", limit=8, seed=1)
     for j in rater.judge(claims):
         assert set(j.probs) == {"Yes", "No"} and abs(sum(j.probs.values()) - 1) < 1e-6
+
+    # eval.calibrate fitted a bias for the toy claims' kind of row on their dev split, saved with the judge,
+    # and the rater applies it: its probabilities are the raw ones shifted by that bias.
+    from flame.encoder.calibration import apply_bias, row_kind
+    from flame.encoder.inputs import label_probs
+
+    (bias,) = rater.model.calibration
+    assert bias.kind == row_kind(claims[0]) and bias.rows == len(load_examples(toys.CLASSIFICATION, "dev"))
+    assert json.loads((final / "flame_encoder.json").read_text())["calibration"][0]["bias"] == list(bias.bias)
+    calibrated = label_probs(rater.model, rater.tokenizer, claims[:2], max_length=96)
+    rater.model.calibration = []
+    raw = label_probs(rater.model, rater.tokenizer, claims[:2], max_length=96)
+    for (c, _), (r, _) in zip(calibrated, raw, strict=True):
+        assert c == pytest.approx(apply_bias(r, bias))
 
     # An RM stage continues from the judge, heads included.
     rm = train(_config(f"run:{run}", tmp_path / "rm", steps=2, save_every=0))
