@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_raters(sub)  # rate, cache
     from flame.train.cli import register as register_train
 
-    register_train(sub)  # train, tailpatch, export
+    register_train(sub)  # train, tailpatch, calibrate, export
     from flame.evaluate.cli import register as register_evaluate
 
     register_evaluate(sub)

@@ -166,3 +166,26 @@ def calibrate(
     )
     model.calibration = fit_label_biases(examples, [p for p, _ in scored])
     return model.calibration
+
+
+def save_calibration(folder, biases: Sequence[LabelBias]) -> None:
+    """Write ``biases`` into a saved judge's marker (the weights are not touched)."""
+    import json
+    from pathlib import Path
+
+    from flame.encoder.model import MARKER
+
+    marker_path = Path(folder) / MARKER
+    marker = json.loads(marker_path.read_text())
+    marker["calibration"] = [b.to_json() for b in biases]
+    marker_path.write_text(json.dumps(marker))
+
+
+def describe(biases: Sequence[LabelBias]) -> str:
+    """One line per kind of row: its labels, the bias per label, and what it was fitted on."""
+    lines = []
+    for b in biases:
+        shifts = ", ".join(f"{lab} {v:+.2f}" for lab, v in zip(b.labels, b.bias, strict=True))
+        source = "with a source" if b.has_source else "no source"
+        lines.append(f"{b.task_type}, {source}: {shifts}  ({b.tasks} tasks, {b.rows} dev rows)")
+    return "\n".join(lines)

@@ -1,6 +1,6 @@
-"""`flame train`, `flame tailpatch`, `flame export`: thin handlers over the importable recipe.
+"""`flame train`, `flame tailpatch`, `flame calibrate`, `flame export`: thin handlers over the importable recipe.
 
-``register(subparsers)`` adds the three subcommands; nothing heavy is imported until a handler runs.
+``register(subparsers)`` adds the four subcommands; nothing heavy is imported until a handler runs.
 """
 
 from __future__ import annotations
@@ -72,6 +72,44 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    """Refit a saved encoder judge's label biases on dev rows (e.g. a judge trained before eval.calibrate)."""
+    from transformers import AutoTokenizer
+
+    from flame.data.collection import load_all_tasks
+    from flame.encoder.calibration import calibrate, describe, save_calibration
+    from flame.encoder.model import is_encoder_folder, load_encoder_judge
+    from flame.raters.base import RaterError
+    from flame.raters.hf import bf16_supported
+    from flame.raters.models import run_model_dir
+
+    try:
+        folder = run_model_dir(args.run_dir)
+    except RaterError as e:
+        return _fail(e)
+    if not is_encoder_folder(folder):
+        return _fail(f"{folder} is not an encoder judge: label biases are fitted for encoder judges only")
+    judge = load_encoder_judge(folder)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    tasks = args.task or [t.name for t in load_all_tasks().values() if not t.eval_only]
+    if args.dtype == "fp32" or (args.dtype == "auto" and not bf16_supported()):
+        autocast = None
+    else:
+        import torch
+
+        def autocast():
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+
+    max_length = min([n for n in (args.max_length, judge.row_length) if n] or [512])
+    biases = calibrate(judge, tokenizer, tasks, n=args.rows, max_length=max_length, autocast=autocast)
+    if not biases:
+        return _fail("no dev rows of a classification task to fit on (see --task)")
+    save_calibration(folder, biases)
+    print(describe(biases))
+    print(f"saved in {folder} (rate with --rater run:{args.run_dir})")
+    return 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
@@ -95,6 +133,19 @@ def register(subparsers) -> None:
     p.add_argument("--run-dir")
     p.add_argument("--workers", type=int, help="parallel processes (default: the config's workers)")
     p.set_defaults(func=cmd_tailpatch)
+
+    p = subparsers.add_parser(
+        "calibrate",
+        help="refit an encoder judge's label biases on dev rows of the training tasks",
+        description="flame calibrate RUN_DIR: one bias per label and kind of row, fitted on the dev splits of "
+        "the classification training tasks (never a held-out benchmark), saved with the judge",
+    )
+    p.add_argument("run_dir", help="a `flame train` run directory (or its final/ folder) of an encoder judge")
+    p.add_argument("--rows", type=int, default=64, help="dev rows per task (seeded sample)")
+    p.add_argument("--task", action="append", help="fit on these tasks only (repeatable; default: all)")
+    p.add_argument("--max-length", type=int, default=None, help="tokens per row (default: as trained)")
+    p.add_argument("--dtype", choices=["auto", "autocast", "fp32"], default="auto")
+    p.set_defaults(func=cmd_calibrate)
 
     p = subparsers.add_parser("export", help="write a run's model as a plain Hugging Face folder")
     p.add_argument("run_dir")

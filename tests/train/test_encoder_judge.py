@@ -327,6 +327,14 @@ def test_an_encoder_judge_trains_with_the_recipe_and_rates_through_run(toy_regis
     for (c, _), (r, _) in zip(calibrated, raw, strict=True):
         assert c == pytest.approx(apply_bias(r, bias))
 
+    # `flame calibrate` refits them on a saved judge; a folder that is not an encoder judge is refused.
+    from flame.cli import main
+
+    assert main(["calibrate", str(run), "--task", toys.CLASSIFICATION, "--rows", "4"]) == 0
+    (refit,) = json.loads((final / "flame_encoder.json").read_text())["calibration"]
+    assert refit["rows"] == 4 and refit["bias"] != list(bias.bias)
+    assert main(["calibrate", str(tmp_path)]) == 2
+
     # An RM stage continues from the judge, heads included.
     rm = train(_config(f"run:{run}", tmp_path / "rm", steps=2, save_every=0))
     assert rm.step == 2 and (tmp_path / "rm" / "final" / "flame_encoder.json").is_file()
