@@ -29,8 +29,10 @@ The label rows are embedded without gradient (see ``forward``). The heads run in
 autocast: bf16 rounds scores near 10 in steps of 1/16, which tied a judge's labels before (EXPERIMENTS.md,
 "bf16 logits").
 
-A saved judge is a plain HF encoder folder plus ``flame_encoder.json`` (the marker ``run:`` looks for) and
-``flame_heads.safetensors`` (heads and the features' running statistics).
+A saved judge is a plain HF encoder folder plus ``flame_encoder.json`` (the marker ``run:`` looks for, with
+the label biases fitted after training: `flame.encoder.calibration`, applied when rating, never in
+``forward``, so training always sees the raw scores) and ``flame_heads.safetensors`` (heads and the features'
+running statistics).
 """
 
 from __future__ import annotations
