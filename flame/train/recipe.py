@@ -222,6 +222,11 @@ def train(
     dtype = resolve_dtype(config.model.dtype)
     # cpu=True without a GPU: a multi-process launch (torchrun, `accelerate launch`) then runs DDP over gloo.
     handlers = []
+    if config.eval.calibrate and not is_encoder_judge_base(config.model, base_path):
+        raise ValueError(
+            "eval.calibrate fits the label biases of an encoder judge; this base is a text-to-text model "
+            "(set eval.calibrate: 0)"
+        )
     if is_encoder_judge_base(config.model, base_path):
         from accelerate.utils import DistributedDataParallelKwargs
 
@@ -254,11 +259,6 @@ def train(
     set_seed(config.train.seed)
 
     model, tokenizer, is_seq2seq = load_model(config.model, base_path)
-    if config.eval.calibrate and not is_encoder_judge(model):
-        raise ValueError(
-            "eval.calibrate fits the label biases of an encoder judge; this base is a text-to-text model "
-            "(set eval.calibrate: 0)"
-        )
     trainable, total = trainable_parameters(model)
     if data is None:
         data = build_training_data(config.data, progress=main and progress is not False)

@@ -91,26 +91,28 @@ def test_rm_stage_continues_from_a_flame_run_with_the_shipped_config(toy_registr
     flame_run = tmp_path / "flame"
     train(tiny_config(tiny_model, flame_run, train={"steps": 2}))
     config = Path(__file__).resolve().parents[2] / "configs" / "flame_rm.yaml"
-    rm = load_config(
-        config,
-        [
-            f"run_dir={tmp_path / 'rm'}",
-            f"model.base=run:{flame_run}",
-            f"data.mixture={toys.TOY_RM_MIXTURE}",
-            "data.decontaminate=false",
-            "data.max_length=128",
-            "model.freeze_layers=1",
-            "model.dtype=fp32",
-            "train.steps=3",
-            "train.batch_size=4",
-            "train.micro_batch_size=4",
-            "train.progress=false",
-            "eval.held_out=[]",
-            f"eval.held_in=[{next(iter(toys.PAIRWISE))}]",
-            "eval.n=4",
-        ],
-    )
-    result = train(rm)
+    overrides = [
+        f"run_dir={tmp_path / 'rm'}",
+        f"model.base=run:{flame_run}",
+        f"data.mixture={toys.TOY_RM_MIXTURE}",
+        "data.decontaminate=false",
+        "data.max_length=128",
+        "model.freeze_layers=1",
+        "model.dtype=fp32",
+        "train.steps=3",
+        "train.batch_size=4",
+        "train.micro_batch_size=4",
+        "train.progress=false",
+        "eval.held_out=[]",
+        f"eval.held_in=[{next(iter(toys.PAIRWISE))}]",
+        "eval.n=4",
+    ]
+    # The shipped config is FLAMe-mini-RM's (an encoder judge): on a text-to-text base its label-bias fit
+    # (eval.calibrate) fails loudly before any training, and the stage runs once it is switched off.
+    with pytest.raises(ValueError, match="eval.calibrate"):
+        train(load_config(config, overrides))
+    assert not (tmp_path / "rm" / "final").exists()
+    result = train(load_config(config, [*overrides, "eval.calibrate=0"]))
     info = json.loads((tmp_path / "rm" / "run.json").read_text())
     assert info["base_model"] == f"run:{flame_run}" and info["base_path"] == str(flame_run / "final")
     assert sorted(info["tasks"]) == sorted(toys.PAIRWISE)  # the balanced pairwise mix only
