@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/grounding_probe.py        # seconds: no model
 
-No training, no model: for each dev row, `flame.encoder.inputs.grounding` (the share of the shortest field's
-content words, word pairs and names/numbers found in the other fields, read whole). Printed: the AUC of each
+No training, no model: for each dev row, `flame.encoder.inputs.grounding` (the share of the claim's content
+words, word pairs and names/numbers found in its source field: document, article, knowledge, ..., read whole). Printed: the AUC of each
 feature for the task's first label ("Yes" = consistent; 0.5 = no signal, below 0.5 = the other way), and,
 for comparison, the AUC the pretrained MiniLM's summary-document cosine had (field_similarity_probe.py). This
 probe motivated the grounding features (EXPERIMENTS.md E8); it reads dev splits only.
@@ -23,7 +23,7 @@ FACTUAL = (
     "qags_cnndm_consistency_classification_v1",
     "qags_xsum_consistency_classification_v1",
     "q2_dialogue_consistency_consistency_classification_v1",
-    "halueval_general_hallucination_classification_v1",  # "Yes" = hallucinated: expect AUC below 0.5
+    "halueval_general_hallucination_classification_v1",  # no source field: features are zeros, AUC 0.50
 )
 FEATURES = ("words", "word pairs", "names/numbers")
 
@@ -40,7 +40,7 @@ def main() -> int:
         if not exs:
             print(f"{task:55s} no dev rows")
             continue
-        feats = np.array([grounding(list(e.inputs.values())) for e in exs])
+        feats = np.array([grounding(e.inputs) for e in exs])
         first = exs[0].labels[0]
         yes = np.array([e.answer == first for e in exs])
         if yes.all() or not yes.any():
