@@ -20,7 +20,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from flame.data.collection import load_all_tasks
 from flame.encoder.calibration import apply_bias, dev_examples, fit_label_biases, row_kind
 from flame.raters import load_rater
 
@@ -54,8 +53,7 @@ def main() -> None:
 
     rows = [json.loads(line) for line in args.predictions.open()]
     summac = [r for r in rows if r["benchmark"] == "summac" and r["rater"] == args.rater and r["probs"]]
-    tasks = [t.name for t in load_all_tasks().values() if not t.eval_only]
-    examples = [e for e in dev_examples(tasks, args.rows) if row_kind(e) == SOURCE_KIND]
+    examples = [e for e in dev_examples(None, args.rows) if row_kind(e) == SOURCE_KIND]
     rater = load_rater(args.rater, max_length=args.max_length)
     start = time.monotonic()
     judged = rater.judge(examples)

@@ -53,10 +53,12 @@ class LabelBias:
         )
 
 
-def row_kind(ex: Example) -> tuple[str, tuple[str, ...], bool]:
+def row_kind(ex: Example, grounded: Sequence[float] | None = None) -> tuple[str, tuple[str, ...], bool]:
+    """``grounded``: the row's `grounding` features where already computed (the last says "has a source")."""
     from flame.encoder.inputs import grounding
 
-    return (str(TaskType(ex.task_type)), tuple(ex.labels or ()), bool(grounding(ex.inputs)[-1]))
+    has_source = (grounded if grounded is not None else grounding(ex.inputs))[-1]
+    return (str(TaskType(ex.task_type)), tuple(ex.labels or ()), bool(has_source))
 
 
 def balanced_weights(tasks: Sequence[str], targets: Sequence[int]) -> list[float]:
@@ -93,9 +95,7 @@ def fit_bias(log_probs, targets, weights, l2: float = 1e-3) -> list[float]:
     return (b - b.mean()).tolist()
 
 
-def fit_label_biases(
-    examples: Sequence[Example], probs: Sequence[dict[str, float]], *, min_tasks: int = 1
-) -> list[LabelBias]:
+def fit_label_biases(examples: Sequence[Example], probs: Sequence[dict[str, float]]) -> list[LabelBias]:
     """One LabelBias per kind of row among ``examples`` (with their judged label probabilities), fitted on
     the rows of that kind whose human label is known."""
     import math
@@ -108,8 +108,6 @@ def fit_label_biases(
     for kind, idx in sorted(groups.items()):
         labels = kind[1]
         tasks = [examples[i].task for i in idx]
-        if len(set(tasks)) < min_tasks:
-            continue
         targets = [labels.index(examples[i].answer) for i in idx]
         log_probs = [[math.log(max(probs[i][lab], 1e-12)) for lab in labels] for i in idx]
         bias = fit_bias(log_probs, targets, balanced_weights(tasks, targets))
@@ -129,13 +127,14 @@ def apply_bias(probs: dict[str, float], bias: LabelBias | None) -> dict[str, flo
     return {lab: e / sum(exp) for lab, e in zip(bias.labels, exp, strict=True)}
 
 
-def dev_examples(tasks: Iterable[str], n: int, seed: int = 0) -> list[Example]:
-    """Up to ``n`` seeded dev rows of each classification task among ``tasks`` (tasks without dev rows skipped)."""
+def dev_examples(tasks: Iterable[str] | None, n: int, seed: int = 0) -> list[Example]:
+    """Up to ``n`` seeded dev rows of each classification task among ``tasks`` (None: every training task of
+    the collection; tasks without dev rows skipped)."""
     from flame.data.collection import load_all_tasks, load_examples
 
     registry = load_all_tasks()
     out: list[Example] = []
-    for name in tasks:
+    for name in registry if tasks is None else tasks:
         if name not in registry:  # a run's benchmark-format files: no dev split in the collection
             continue
         task = registry.get(name)
@@ -148,7 +147,7 @@ def dev_examples(tasks: Iterable[str], n: int, seed: int = 0) -> list[Example]:
 def calibrate(
     model,
     tokenizer,
-    tasks: Iterable[str],
+    tasks: Iterable[str] | None,
     *,
     n: int,
     max_length: int,
@@ -156,7 +155,8 @@ def calibrate(
     autocast: Callable | None = None,
     seed: int = 0,
 ) -> list[LabelBias]:
-    """Fit ``model.calibration`` (and return it) on up to ``n`` dev rows of each classification task."""
+    """Fit ``model.calibration`` (and return it) on up to ``n`` dev rows of each classification task among
+    ``tasks`` (None: every training task)."""
     from flame.encoder.inputs import label_probs
 
     examples = dev_examples(tasks, n, seed)

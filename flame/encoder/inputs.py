@@ -302,7 +302,8 @@ def label_probs(
                     labels = encoded[i].labels
                     raw = {lab: float(probs[row, k]) for k, lab in enumerate(labels)}
                     if calibration and not encoded[i].pair:
-                        raw = apply_bias(raw, model.bias_for(row_kind(examples[i])))
+                        kind = row_kind(examples[i], encoded[i].grounding[0])
+                        raw = apply_bias(raw, model.bias_for(kind))
                     out[i] = (raw, encoded[i].truncated)
     finally:
         model.train(was_training)

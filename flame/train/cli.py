@@ -73,14 +73,12 @@ def cmd_export(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    """Refit a saved encoder judge's label biases on dev rows (e.g. a judge trained before eval.calibrate)."""
-    from transformers import AutoTokenizer
-
-    from flame.data.collection import load_all_tasks
+    """Refit a saved encoder judge's label biases on dev rows (e.g. a judge trained before eval.calibrate).
+    The judge is loaded as its rater is, so rows are as long and the dtype as when it rates."""
     from flame.encoder.calibration import calibrate, describe, save_calibration
-    from flame.encoder.model import is_encoder_folder, load_encoder_judge
+    from flame.encoder.model import is_encoder_folder
+    from flame.raters import load_rater
     from flame.raters.base import RaterError
-    from flame.raters.hf import bf16_supported
     from flame.raters.models import run_model_dir
 
     try:
@@ -89,19 +87,16 @@ def cmd_calibrate(args) -> int:
         return _fail(e)
     if not is_encoder_folder(folder):
         return _fail(f"{folder} is not an encoder judge: label biases are fitted for encoder judges only")
-    judge = load_encoder_judge(folder)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    tasks = args.task or [t.name for t in load_all_tasks().values() if not t.eval_only]
-    if args.dtype == "fp32" or (args.dtype == "auto" and not bf16_supported()):
-        autocast = None
-    else:
-        import torch
-
-        def autocast():
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-
-    max_length = min([n for n in (args.max_length, judge.row_length) if n] or [512])
-    biases = calibrate(judge, tokenizer, tasks, n=args.rows, max_length=max_length, autocast=autocast)
+    options = {"dtype": args.dtype} | ({"max_length": args.max_length} if args.max_length else {})
+    rater = load_rater(f"run:{args.run_dir}", **options)
+    biases = calibrate(
+        rater.model,
+        rater.tokenizer,
+        args.task,
+        n=args.rows,
+        max_length=rater.max_length,
+        autocast=rater._autocast,
+    )
     if not biases:
         return _fail("no dev rows of a classification task to fit on (see --task)")
     save_calibration(folder, biases)

@@ -496,19 +496,13 @@ def train(
 
 def calibrate_judge(model, tokenizer, config: RunConfig, run_tasks, autocast, log) -> None:
     """Fit the encoder judge's label biases on dev rows (flame.encoder.calibration) before it is saved."""
-
-    from flame.data.collection import load_all_tasks
     from flame.encoder.calibration import calibrate
 
-    if config.eval.calibrate_on == "run":
-        tasks = list(run_tasks)
-    else:
-        tasks = [t.name for t in load_all_tasks().values() if not t.eval_only]
     start = time.monotonic()
     biases = calibrate(
         model,
         tokenizer,
-        tasks,
+        list(run_tasks) if config.eval.calibrate_on == "run" else None,
         n=config.eval.calibrate,
         max_length=config.data.max_length,
         batch_size=config.eval.batch_size,
