@@ -22,6 +22,32 @@ PAIRWISE_LABELS_WITH_TIE = ("A", "B", "tie")
 YES_NO = ("Yes", "No")
 
 
+# One rule for every label space a user sends (file rows, /v1/judge items, guided_choice): a closed label space
+# is scored in one batched pass over its labels, so it is capped; an empty or repeated label would make two
+# answers indistinguishable (P = 0.5 for ["A", "A"]).
+MAX_LABELS = 100
+
+
+def check_labels(labels: Any, *, name: str = "labels") -> tuple[str, ...]:
+    """A user's label space, checked: a list of 2 to ``MAX_LABELS`` texts, each non-empty after stripping,
+    all different (case-sensitive). Raises ``ValueError`` with a one-line reason."""
+    if not isinstance(labels, list | tuple) or len(labels) < 2:
+        raise ValueError(f"{name} must be a list of at least two label names")
+    if len(labels) > MAX_LABELS:
+        raise ValueError(f"{name} holds {len(labels)} labels, over the limit of {MAX_LABELS}")
+    for i, label in enumerate(labels):
+        if not isinstance(label, str):
+            raise ValueError(f"{name}[{i}] is {type(label).__name__}, not text")
+        if not label.strip():
+            raise ValueError(f"{name}[{i}] is empty")
+    seen: set[str] = set()
+    for label in labels:
+        if label in seen:
+            raise ValueError(f"{name} repeat the label {label!r}")
+        seen.add(label)
+    return tuple(labels)
+
+
 def score_labels(low: int, high: int) -> tuple[str, ...]:
     """The closed label space of an integer rating scale: ``score_labels(1, 5) == ("1", ..., "5")``."""
     if low >= high:
