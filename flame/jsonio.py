@@ -42,9 +42,7 @@ def _check_unicode(value: Any) -> None:
             try:
                 v.encode("utf-8")
             except UnicodeEncodeError:
-                raise JsonTextError(
-                    "a lone surrogate escape (\\udXXX) is not valid Unicode text"
-                ) from None
+                raise JsonTextError("a lone surrogate escape (\\udXXX) is not valid Unicode text") from None
         elif isinstance(v, dict):
             stack.extend(v.keys())
             stack.extend(v.values())
