@@ -7,13 +7,13 @@ joins its benchmark, and a benchmark that selects nothing fails loudly instead o
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flame.jsonio import JsonTextError, parse_json, read_jsonl
 from flame.registry import Registry
 from flame.types import Example, TaskType
 
@@ -244,19 +244,21 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Any]], list[str]]:
 
         return list(enumerate(pq.read_table(path).to_pylist(), start=1)), problems
     if path.suffix == ".json" and not suffixes.endswith(".jsonl"):
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = parse_json(path.read_bytes())
+        except JsonTextError as e:
+            return [], [f"{path}: {e}"]
         if isinstance(data, dict):
             data = data.get("data") or data.get("rows") or list(data.values())
+        if not isinstance(data, list):
+            return [], [f"{path}: expected a list of rows, got {type(data).__name__}"]
         return list(enumerate(data, start=1)), problems
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as e:
-                problems.append(f"{path}:{lineno}: bad JSON ({e.msg})")
+    for line in read_jsonl(path):
+        if line.problem is not None:
+            problems.append(f"{path}:{line.lineno}: {line.problem}")
+        else:
+            rows.append((line.lineno, line.value))
     return rows, problems
 
 

@@ -30,7 +30,15 @@ from typing import Any
 
 from flame.data.preprocess import rescale_to_label, to_float
 from flame.data.task import BadRow
-from flame.types import PAIRWISE_LABELS, PAIRWISE_LABELS_WITH_TIE, Example, TaskType, score_labels
+from flame.jsonio import read_jsonl
+from flame.types import (
+    PAIRWISE_LABELS,
+    PAIRWISE_LABELS_WITH_TIE,
+    Example,
+    TaskType,
+    check_labels,
+    score_labels,
+)
 
 FORMATS = ("pairwise", "pointwise", "classification")
 
@@ -187,38 +195,26 @@ class _Line:
 
 
 def _read_lines(path: Path, problems: list[str]) -> tuple[list[_Line], int]:
+    """The file's JSON objects by line; every unreadable line becomes a ``file:line: why`` problem
+    (`flame.jsonio` turns nesting, huge integers, surrogates, duplicate keys into reasons; a BOM is fine)."""
     try:
-        raw = path.read_bytes()
+        parsed = list(read_jsonl(path))
     except FileNotFoundError:
         raise BenchmarkFileError(f"benchmark file not found: {path}") from None
     except IsADirectoryError:
         raise BenchmarkFileError(f"benchmark file is a directory: {path}") from None
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise BenchmarkFileError(f"benchmark file is not valid gzip: {path} ({e})") from None
-    lines, n_lines = [], 0
-    for lineno, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue  # blank lines (a trailing newline) hold no row
-        n_lines += 1
-        where = f"{path}:{lineno}"
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            problems.append(f"{where}: not UTF-8 ({e.reason} at byte {e.start})")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            problems.append(f"{where}: bad JSON ({e.msg} at column {e.colno})")
-            continue
-        if not isinstance(obj, dict):
-            problems.append(f"{where}: expected a JSON object, got {type(obj).__name__}")
-            continue
-        lines.append(_Line(lineno, obj))
-    return lines, n_lines
+    except (OSError, EOFError) as e:
+        raise BenchmarkFileError(f"benchmark file is not valid gzip: {path} ({e})") from None
+    lines = []
+    for line in parsed:
+        where = f"{path}:{line.lineno}"
+        if line.problem is not None:
+            problems.append(f"{where}: {line.problem}")
+        elif not isinstance(line.value, dict):
+            problems.append(f"{where}: expected a JSON object, got {type(line.value).__name__}")
+        else:
+            lines.append(_Line(line.lineno, line.value))
+    return lines, len(parsed)
 
 
 def load_benchmark_file(
@@ -364,15 +360,10 @@ def _classification_example(obj: dict[str, Any], task: str, lineno: int, with_ti
         inputs[name] = value
     if not any(v.strip() for v in inputs.values()):
         raise BadRow("every text in 'fields' is empty")
-    labels = obj.get("labels")
-    if (
-        not isinstance(labels, list)
-        or len(labels) < 2
-        or not all(isinstance(x, str) and x.strip() for x in labels)
-    ):
-        raise BadRow("field 'labels' must be a list of at least two label names")
-    if len(set(labels)) != len(labels):
-        raise BadRow(f"labels {labels} repeat a name")
+    try:
+        labels = list(check_labels(obj.get("labels"), name="field 'labels'"))
+    except ValueError as e:  # the one label rule of files, /v1/judge and guided_choice
+        raise BadRow(str(e)) from None
     instruction = _text(obj, "instruction")
     targets = {}
     if obj.get("label") is not None:

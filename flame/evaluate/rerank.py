@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, bootstrap, single
+from flame.jsonio import read_jsonl
 from flame.types import PAIRWISE_LABELS, Example, TaskType, score_labels
 
 PAIR_TITLE = "Which response is better?"
@@ -55,15 +56,13 @@ def load_items(path: str | Path) -> tuple[list[Item], list[str]]:
     """Items from a JSONL file; malformed rows become ``file:line: reason`` problems."""
     path = Path(path)
     items, problems = [], []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append(row_to_item(json.loads(line), str(lineno)))
-            except (ValueError, TypeError) as e:
-                problems.append(f"{path}:{lineno}: {e}")
+    for line in read_jsonl(path):
+        try:
+            if line.problem is not None:
+                raise ValueError(line.problem)
+            items.append(row_to_item(line.value, str(line.lineno)))
+        except (ValueError, TypeError) as e:
+            problems.append(f"{path}:{line.lineno}: {e}")
     return items, problems
 
 

@@ -36,7 +36,8 @@ class Rater(Protocol):
 def stable_hash(*parts: Any) -> str:
     """sha256 over a canonical JSON of ``parts``: the same inputs give the same key in every process."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate that reached the Python API still gets a key (valid text is unchanged).
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def softmax(logits: Sequence[float]) -> list[float]:
