@@ -18,17 +18,10 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 
-def _tokenizer_dir() -> Path | None:
-    found = sorted(Path("~/.cache/flame/models").expanduser().glob("smollm2-135m-instruct-*/tokenizer.json"))
-    return found[0].parent if found else None
-
-
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    src = _tokenizer_dir()
-    if src is None:
-        pytest.skip("needs the converted SmolLM2 tokenizer (run any model test or `flame rate` once)")
-    tok = transformers.AutoTokenizer.from_pretrained(src)
+def tiny_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
+    """A tiny random Llama over SmolLM2's tokenizer, prepared from the packaged GGUF (tests/conftest.py)."""
+    tok = transformers.AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
     torch.manual_seed(0)
     config = transformers.LlamaConfig(
         vocab_size=len(tok),

