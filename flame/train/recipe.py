@@ -9,8 +9,9 @@ Run directory (read by ``run:RUN_DIR`` raters and ``flame export``)::
 
     config.yaml               the resolved config
     run.json                  base_model, mixture, tasks, seed, steps, flame_version, ...
-    metrics.jsonl             one line per log step (loss overall and per task, examples/s, tokens/s, ...)
-                              and per evaluation ({"step", "eval": {set: {accuracy, prob, n}}})
+    metrics.jsonl             one line per log step (loss overall and per task, examples/s, tokens/s, ...),
+                              per evaluation ({"step", "eval": {set: {accuracy, prob, n}}}) and per label-bias
+                              fit of an encoder judge ({"step", "calibration": [...]})
     checkpoints/step-<N>/     model.safetensors, optimizer.bin, random_states_*.pkl, state.json
     final/                    a plain Hugging Face model folder (LoRA merged unless train.merge_lora=false)
 """
@@ -218,6 +219,25 @@ def train(
 
     # ---------------------------------------------------------------- setup
     validate(config, check_model_path=False)
+    run_dir = Path(config.run_dir)
+    ckpt = latest_checkpoint(run_dir) if resume else None
+    # Before anything is written: a resumed run can only go forward, and a finished one has nothing to do.
+    at = _checkpoint_step(ckpt) if ckpt is not None else 0
+    if at > config.train.steps:
+        raise ConfigError(
+            f"{run_dir}: train.steps={config.train.steps}, but the run is at step {at} (its last checkpoint): "
+            f"resume with train.steps >= {at}, or set run_dir elsewhere for a new run"
+        )
+    if (
+        ckpt is not None
+        and at == config.train.steps
+        and save_final
+        and not keep_model
+        and _finished(run_dir, at)
+    ):
+        if _rank0():
+            print(f"{run_dir} finished at step {at} (its model is in final/): nothing to resume")
+        return TrainResult(run_dir, at, _read_metrics(run_dir / "metrics.jsonl"), run_dir / "final")
     base_path = resolve_base_model(config.model.base)
     dtype = resolve_dtype(config.model.dtype)
     # cpu=True without a GPU: a multi-process launch (torchrun, `accelerate launch`) then runs DDP over gloo.
@@ -239,8 +259,6 @@ def train(
     )
     world, rank, main = accelerator.num_processes, accelerator.process_index, accelerator.is_main_process
     accum = check_sizes(config, world)
-    run_dir = Path(config.run_dir)
-    ckpt = latest_checkpoint(run_dir) if resume else None
     if not resume and (
         (run_dir / "checkpoints").is_dir()
         and any((run_dir / "checkpoints").iterdir())
@@ -316,9 +334,11 @@ def train(
         state = json.loads((ckpt / "state.json").read_text())
         start, stream_state, seen = state["step"], state["stream"], state["seen"]
         if main:
-            _truncate_metrics(run_dir / "metrics.jsonl", start)
+            # Training complete at the checkpoint: its final evaluation and label-bias fit are done again.
+            _truncate_metrics(run_dir / "metrics.jsonl", start, redo_final=start >= config.train.steps)
     elif resume and main:
         print(f"no checkpoint in {run_dir}: starting from step 0")
+        _truncate_metrics(run_dir / "metrics.jsonl", 0)  # the lines of the attempt killed before one
     pad_id = tokenizer.pad_token_id
     encode = encode_seq2seq if is_seq2seq else encode_causal
     collate = collate_seq2seq if is_seq2seq else collate_causal
@@ -471,7 +491,7 @@ def train(
             if is_encoder_judge(unwrapped):
                 unwrapped.row_length = config.data.max_length
             if config.eval.calibrate:
-                calibrate_judge(unwrapped, tokenizer, config, data.tasks, accelerator.autocast, log)
+                calibrate_judge(unwrapped, tokenizer, config, data.tasks, accelerator.autocast, log, step)
             save_hf_folder(unwrapped, tokenizer, final_dir, merge_lora=config.train.merge_lora)
             _write_json(
                 run_dir / "run.json",
@@ -494,7 +514,7 @@ def train(
     return result
 
 
-def calibrate_judge(model, tokenizer, config: RunConfig, run_tasks, autocast, log) -> None:
+def calibrate_judge(model, tokenizer, config: RunConfig, run_tasks, autocast, log, step: int) -> None:
     """Fit the encoder judge's label biases on dev rows (flame.encoder.calibration) before it is saved."""
     from flame.encoder.calibration import calibrate
 
@@ -514,7 +534,7 @@ def calibrate_judge(model, tokenizer, config: RunConfig, run_tasks, autocast, lo
         f"calibrated {len(biases)} kinds of rows on {rows} dev rows in {time.monotonic() - start:.0f} s "
         "(flame.encoder.calibration)"
     )
-    log({"calibration": [b.to_json() for b in biases]})
+    log({"step": step, "calibration": [b.to_json() for b in biases]})
 
 
 def _check_closed_labels(data: TrainingData) -> None:
@@ -539,14 +559,67 @@ def latest_all(run_dir: Path) -> list[Path]:
     ]
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metric lines logged after the checkpoint we resume from: they will be logged again."""
+def _checkpoint_step(ckpt: Path) -> int:
+    return int(json.loads((ckpt / "state.json").read_text())["step"])
+
+
+def _finished(run_dir: Path, step: int) -> bool:
+    """The run's final model was saved at ``step`` (what `flame demo` reads as a finished run, too)."""
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        bool(info.get("finished"))
+        and info.get("steps") == step
+        and (run_dir / "final" / "config.json").is_file()
+    )
+
+
+def _rank0() -> bool:
+    """Rank 0 (or a single process) before an Accelerator exists: the launchers' RANK variable."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _metric_records(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(line, record) per metrics line, each with the step it belongs to: a line without one (a label-bias
+    fit logged before records carried their step) belongs to the step of the line before it. A line cut
+    short by a kill is left out."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if not path.is_file():
+        return out
+    at = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if isinstance(record.get("step"), int):
+            at = record["step"]
+        out.append((line, {**record, "step": at}))
+    return out
+
+
+def _read_metrics(path: Path) -> list[dict[str, Any]]:
+    return [record for _, record in _metric_records(path)]
+
+
+def _truncate_metrics(path: Path, step: int, *, redo_final: bool = False) -> None:
+    """Drop the metric lines that resuming from the checkpoint at ``step`` logs again: every line of a later
+    step and, with ``redo_final`` (training was complete at that checkpoint), the final evaluation and
+    label-bias fit at ``step``, which come after it."""
     if not path.is_file():
         return
     keep = [
-        line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step
+        line
+        for line, r in _metric_records(path)
+        if r["step"] < step or r["step"] == step and not (redo_final and ("eval" in r or "calibration" in r))
     ]
-    path.write_text("".join(line + "\n" for line in keep))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 class _Window:
