@@ -28,35 +28,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flame.adhoc import (
+    CLASSIFICATION_TITLE,
+    PAIRWISE_DESCRIPTION,
+    PAIRWISE_TITLE,
+    POINTWISE_DESCRIPTION,
+    POINTWISE_TITLE,
+    RESCALED_POINTS,
+    classification_example,
+    pairwise_answer_sentence,
+    pairwise_example,
+    pointwise_answer_sentence,
+    pointwise_example,
+    scale_labels,
+)
 from flame.data.preprocess import rescale_to_label, to_float
 from flame.data.task import BadRow
 from flame.jsonio import read_jsonl
-from flame.types import (
-    PAIRWISE_LABELS,
-    PAIRWISE_LABELS_WITH_TIE,
-    Example,
-    TaskType,
-    check_labels,
-    score_labels,
-)
+from flame.types import PAIRWISE_LABELS_WITH_TIE, Example, TaskType, check_labels
+
+__all__ = [  # the default instructions live in flame.adhoc; re-exported for the file-format's users
+    "CLASSIFICATION_TITLE",
+    "PAIRWISE_DESCRIPTION",
+    "PAIRWISE_TITLE",
+    "POINTWISE_DESCRIPTION",
+    "POINTWISE_TITLE",
+    "pairwise_answer_sentence",
+    "pointwise_answer_sentence",
+]
 
 FORMATS = ("pairwise", "pointwise", "classification")
-
-PAIRWISE_TITLE = "Which response is better?"
-PAIRWISE_DESCRIPTION = (
-    "In this task, you will be shown a prompt and two responses, Response A and Response B. Decide which "
-    "response better follows the prompt: which one is more helpful, accurate and harmless."
-)
-POINTWISE_TITLE = "How good is the response?"
-POINTWISE_DESCRIPTION = (
-    "In this task, you will be shown a prompt and a response to it. Rate how well the response follows "
-    "the prompt: how helpful, accurate and harmless it is."
-)
-CLASSIFICATION_TITLE = "Which label applies?"
-# An integer scale with more points than this (0-100 sliders) is mapped onto 1-5: a closed label space
-# of 101 labels is neither what a rater is trained on nor scorable in one step.
-MAX_SCALE_POINTS = 11
-RESCALED_POINTS = 5
 
 
 class BenchmarkFileError(FileNotFoundError):
@@ -77,22 +78,6 @@ class LoadedFile:
 
     def summary(self) -> str:
         return f"{self.path}: {len(self.examples)} {self.format} rows loaded, {self.n_skipped} skipped"
-
-
-# ------------------------------------------------------------------------------------- defaults
-
-
-def pairwise_answer_sentence(with_tie: bool) -> str:
-    tie = ", or 'tie' if they are equally good" if with_tie else ""
-    return f"Answer 'A' if Response A is better, 'B' if Response B is better{tie}."
-
-
-def pointwise_answer_sentence(labels: tuple[str, ...]) -> str:
-    return f"Answer with an integer from {labels[0]} (worst) to {labels[-1]} (best)."
-
-
-def _description(criterion: str | None, default: str, answer_sentence: str) -> str:
-    return f"{(criterion or default).strip()} {answer_sentence}"
 
 
 def detect_format(obj: dict[str, Any]) -> str:
@@ -176,13 +161,6 @@ def _scale(obj: dict[str, Any]) -> tuple[float, float]:
     if low >= high:
         raise BadRow(f"empty scale [{low:g}, {high:g}]")
     return low, high
-
-
-def _pointwise_labels(low: float, high: float) -> tuple[tuple[str, ...], bool]:
-    """The label space of a scale, and whether scores are rescaled onto 1..5."""
-    if low.is_integer() and high.is_integer() and high - low + 1 <= MAX_SCALE_POINTS:
-        return score_labels(int(low), int(high)), False
-    return score_labels(1, RESCALED_POINTS), True
 
 
 # -------------------------------------------------------------------------------------- loading
@@ -298,18 +276,16 @@ def _pairwise_example(obj: dict[str, Any], task: str, lineno: int, with_tie: boo
     response_a = _text(obj, "response_a", allow_empty=True)
     response_b = _text(obj, "response_b", allow_empty=True)
     label = _pairwise_label(obj)
-    criterion = _criterion(obj)
     example_id, metadata = _common(obj, lineno)
-    if criterion is not None:
-        metadata["criterion"] = criterion
-    return Example(
-        task=task,
-        task_type=TaskType.PAIRWISE,
+    return pairwise_example(
+        prompt,
+        response_a,
+        response_b,
+        criterion=_criterion(obj),
+        allow_tie=with_tie,
         title=_title(obj, PAIRWISE_TITLE),
-        description=_description(criterion, PAIRWISE_DESCRIPTION, pairwise_answer_sentence(with_tie)),
-        inputs={"prompt": prompt, "response A": response_a, "response B": response_b},
-        targets={"answer": label} if label is not None else {},
-        labels=PAIRWISE_LABELS_WITH_TIE if with_tie else PAIRWISE_LABELS,
+        label=label,
+        task=task,
         id=example_id,
         metadata=metadata,
     )
@@ -319,13 +295,13 @@ def _pointwise_example(obj: dict[str, Any], task: str, lineno: int, with_tie: bo
     prompt = _prompt(obj)
     response = _text(obj, "response", allow_empty=True)
     low, high = _scale(obj)
-    labels, rescaled = _pointwise_labels(low, high)
-    criterion = _criterion(obj)
+    try:
+        labels, rescaled = scale_labels(low, high)
+    except ValueError as e:
+        raise BadRow(str(e)) from None
     example_id, metadata = _common(obj, lineno)
     metadata["scale"] = [int(low) if low.is_integer() else low, int(high) if high.is_integer() else high]
-    if criterion is not None:
-        metadata["criterion"] = criterion
-    targets = {}
+    answer = None
     if obj.get("score") is not None:
         score = _number(obj["score"], "score")
         if not low <= score <= high:
@@ -335,15 +311,14 @@ def _pointwise_example(obj: dict[str, Any], task: str, lineno: int, with_tie: bo
         answer = (
             rescale_to_label(score, low, high, RESCALED_POINTS) if rescaled else str(math.floor(score + 0.5))
         )
-        targets["answer"] = answer
-    return Example(
-        task=task,
-        task_type=TaskType.POINTWISE,
+    return pointwise_example(
+        prompt,
+        response,
+        labels,
+        criterion=_criterion(obj),
         title=_title(obj, POINTWISE_TITLE),
-        description=_description(criterion, POINTWISE_DESCRIPTION, pointwise_answer_sentence(labels)),
-        inputs={"prompt": prompt, "response": response},
-        targets=targets,
-        labels=labels,
+        label=answer,
+        task=task,
         id=example_id,
         metadata=metadata,
     )
@@ -365,22 +340,21 @@ def _classification_example(obj: dict[str, Any], task: str, lineno: int, with_ti
     except ValueError as e:  # the one label rule of files, /v1/judge and guided_choice
         raise BadRow(str(e)) from None
     instruction = _text(obj, "instruction")
-    targets = {}
+    answer = None
     if obj.get("label") is not None:
         label = obj["label"]
         by_lower = {x.lower(): x for x in labels}
         if not isinstance(label, str) or (label not in labels and label.strip().lower() not in by_lower):
             raise BadRow(f"label {label!r} is not one of {labels}")
-        targets["answer"] = label if label in labels else by_lower[label.strip().lower()]
+        answer = label if label in labels else by_lower[label.strip().lower()]
     example_id, metadata = _common(obj, lineno)
-    return Example(
-        task=task,
-        task_type=TaskType.CLASSIFICATION,
+    return classification_example(
+        inputs,
+        labels,
+        instruction,
         title=_title(obj, CLASSIFICATION_TITLE),
-        description=instruction.strip(),
-        inputs=inputs,
-        targets=targets,
-        labels=tuple(labels),
+        label=answer,
+        task=task,
         id=example_id,
         metadata=metadata,
     )
