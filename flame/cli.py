@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from flame import __version__
+from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT
 
 
 class CliError(Exception):
@@ -237,9 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tasks_list)
     p = tasks.add_parser("show", help="print rendered examples of a task")
     p.add_argument("name")
-    p.add_argument("--n", type=int, default=3)
+    p.add_argument("--n", type=POSITIVE_INT, default=3)
     p.add_argument("--split", default=None, help="train, dev or test (default: dev; test for held-out tasks)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0)
     p.set_defaults(func=cmd_tasks_show)
     p = tasks.add_parser("stats", help="counts by task type and capability (paper Figs. 3-4)")
     p.add_argument("--plot", help="write a PNG bar chart here")
@@ -253,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mixtures_list)
     p = mixtures.add_parser("show", help="rates and sampled proportions of a mixture")
     p.add_argument("name")
-    p.add_argument("--samples", type=int, default=20000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samples", type=POSITIVE_INT, default=20000)
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0)
     p.add_argument("--permissive-only", action="store_true")
     p.set_defaults(func=cmd_mixtures_show)
 
@@ -274,9 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train", choices=["train", "dev", "test"])
     p.add_argument("--out", required=True)
     p.add_argument(
-        "--n", type=int, default=None, help="draw N examples from the mixture's sampler instead of all rows"
+        "--n",
+        type=POSITIVE_INT,
+        default=None,
+        help="draw N examples from the mixture's sampler instead of all rows",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0)
     p.add_argument("--permissive-only", action="store_true")
     p.set_defaults(func=cmd_data_export)
 
@@ -303,13 +308,20 @@ def main(argv: list[str] | None = None) -> int:
     from flame.registry import UnknownNameError
 
     try:
-        return args.func(args) or 0
+        rc = args.func(args) or 0
+        sys.stdout.flush()  # a pipe's reader that left is noticed here, not at interpreter exit
+        return rc
     except (CliError, DataRootError, UnknownNameError, FileNotFoundError) as e:
         print(f"flame: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("flame: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `flame cache info | head`: the reader left. Python would still flush stdout at exit and fail again,
+        # so stdout is pointed at /dev/null first (the recipe of Python's signal documentation).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ POSITIVE_INT = int_range(1)  # counts, sizes, limits: 0 would mean "nothing" or 
 NON_NEGATIVE_INT = int_range(0)  # seeds and the like
 PORT = int_range(0, 65535)  # 0: an ephemeral port
 POSITIVE_FLOAT = float_range(1e-9)  # timeouts, waits in seconds
+TOKEN_BUDGET = int_range(64)  # --max-length: below this the instructions alone would not fit
 
 
 def env_int(environ, name: str, kind: RangedType, default: int | None = None) -> int | None:

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flame.cliargs import POSITIVE_INT, env_int
+
 SUITE = "heldout_v1"
 # 48 examples per task: 95% CIs of about ±0.14 on an accuracy, and the eval of three 135M-parameter
 # raters takes about 35 minutes on 2 cores (see `plan`).
@@ -219,7 +221,7 @@ class Settings:
 def settings(env: Mapping[str, str]) -> Settings:
     fast = env.get("FLAME_DEMO_FAST", "") not in ("", "0")
     if fast:
-        limit = int(env.get("FLAME_DEMO_LIMIT", FAST_LIMIT))
+        limit = env_int(env, "FLAME_DEMO_LIMIT", POSITIVE_INT, FAST_LIMIT)
         return Settings(
             Path("out/demo_fast"),
             limit,
@@ -230,7 +232,7 @@ def settings(env: Mapping[str, str]) -> Settings:
             FAST_MAX_LENGTH,
             FAST_TAILPATCH,
         )
-    limit = int(env.get("FLAME_DEMO_LIMIT", LIMIT))
+    limit = env_int(env, "FLAME_DEMO_LIMIT", POSITIVE_INT, LIMIT)
     return Settings(Path("out/demo"), limit, BIAS_LIMIT, ZERO_SHOT_BIAS_LIMIT, max_length=EVAL_MAX_LENGTH)
 
 
@@ -479,7 +481,11 @@ def summary_stage(s: Settings) -> str:
 
 
 def run(env: Mapping[str, str] | None = None) -> int:
-    s = settings(os.environ if env is None else env)
+    try:
+        s = settings(os.environ if env is None else env)
+    except ValueError as e:  # FLAME_DEMO_LIMIT=0, =-1, =ten: one line, before any stage starts
+        print(f"demo: error: {e}", file=sys.stderr)
+        return 2
     start = time.monotonic()
     stages = plan(s)
     print(format_plan(stages), flush=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET
+
 
 def _user_errors(handler):
     """Known failures (empty benchmark, refused overlap, bad spec) become one-line CLI errors."""
@@ -147,12 +149,14 @@ def _common(p, rater_many: bool = True) -> None:
         p.add_argument(
             "--rater", action="append", help="rater spec (repeatable): smollm2, hf:PATH, run:DIR, length ..."
         )
-    p.add_argument("--seed", type=int, default=0, help="sampling, tie-break and bootstrap seed")
-    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the 95%% CIs")
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="sampling, tie-break and bootstrap seed")
+    p.add_argument(
+        "--resamples", type=POSITIVE_INT, default=1000, help="bootstrap resamples for the 95%% CIs"
+    )
     p.add_argument(
         "--cache", default=None, help="judgment cache (SQLite; default FLAME_CACHE/judgments.sqlite)"
     )
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=8)
 
 
 def _data_args(p) -> None:
@@ -168,7 +172,7 @@ def register(subparsers) -> None:
     _common(p)
     _data_args(p)
     p.add_argument("--out", required=True, help="output folder (results.json, predictions.jsonl, reports)")
-    p.add_argument("--limit", type=int, default=None, help="examples per task (default 256, seeded)")
+    p.add_argument("--limit", type=POSITIVE_INT, default=None, help="examples per task (default 256, seeded)")
     p.add_argument("--full", action="store_true", help="every example (no cap)")
     p.add_argument("--swap", action="store_true", help="judge pairwise examples in both orders (consistency)")
     p.add_argument(
@@ -178,8 +182,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--allow-overlap", action="store_true", help="flag, not refuse, benchmark/training overlap"
     )
-    p.add_argument("--max-length", type=int, default=None)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--max-length", type=TOKEN_BUDGET, default=None)
+    p.add_argument("--threads", type=POSITIVE_INT, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_eval)
 
@@ -188,7 +192,7 @@ def register(subparsers) -> None:
     p.add_argument("--rater", required=True)
     _data_args(p)
     p.add_argument("--probe", action="append", help="run only these probes (repeatable)")
-    p.add_argument("--limit", type=int, default=128, help="pairwise examples per task")
+    p.add_argument("--limit", type=POSITIVE_INT, default=128, help="pairwise examples per task")
     p.add_argument("--out", default=None)
     p.set_defaults(func=cmd_bias)
 
@@ -210,6 +214,6 @@ def register(subparsers) -> None:
         help="evaluate on shared data with human grades instead of --input",
     )
     p.add_argument("--method", choices=["pointwise", "pairwise"], default="pairwise")
-    p.add_argument("--limit", type=int, default=None, help="items (prompts) to rerank")
+    p.add_argument("--limit", type=POSITIVE_INT, default=None, help="items (prompts) to rerank")
     p.add_argument("--out", default=None, help="write picks (JSONL) and summary here")
     p.set_defaults(func=cmd_rerank)

@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 
+from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET, int_range
+from flame.data.files import FORMATS
 from flame.raters import DEFAULT_RATER
 
 
@@ -27,7 +29,9 @@ def add_rate_parser(subparsers) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="a benchmark-format JSONL file")
     src.add_argument("--task", help="a registered task name (with --split)")
-    p.add_argument("--format", help="input format of --input (e.g. pairwise); inferred when omitted")
+    p.add_argument(
+        "--format", choices=FORMATS, help="input format of --input; inferred from the keys when omitted"
+    )
     p.add_argument("--task-name", help="task name given to the examples of --input")
     p.add_argument("--split", default="dev", help="split of --task (default: dev)")
     p.add_argument(
@@ -35,16 +39,20 @@ def add_rate_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--swap", action="store_true", help="pairwise: judge both orders and average P(A)")
     p.add_argument("--explain", action="store_true", help="also generate the explanation field")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--limit", type=int, help="rate only the first N examples")
-    p.add_argument("--seed", type=int, default=0, help="random rater and tie breaking (default 0)")
-    p.add_argument("--threads", type=int, help="torch threads")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=8)
+    p.add_argument("--limit", type=POSITIVE_INT, help="rate only the first N examples")
     p.add_argument(
-        "--max-length", type=int, default=1024, help="token budget of prompt + label (default 1024)"
+        "--seed", type=NON_NEGATIVE_INT, default=0, help="random rater and tie breaking (default 0)"
+    )
+    p.add_argument("--threads", type=POSITIVE_INT, help="torch threads")
+    p.add_argument(
+        "--max-length", type=TOKEN_BUDGET, default=1024, help="token budget of prompt + label (default 1024)"
     )
     p.add_argument("--dtype", default="auto", choices=["auto", "bf16", "autocast", "fp32"])
     p.add_argument("--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY)")
-    p.add_argument("--concurrency", type=int, help="API raters: requests in flight (default 8)")
+    p.add_argument(
+        "--concurrency", type=int_range(1, 1024), help="API raters: requests in flight (default 8)"
+    )
     p.add_argument("--cache", help="judgment cache file (default: FLAME_CACHE/judgments.sqlite)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=rate_command)
@@ -55,7 +63,7 @@ def add_cache_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("cache", help="inspect or clear the judgment cache")
     p.add_argument("action", choices=["info", "clear"])
     p.add_argument("--rater", help="only this rater spec (with its default options)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0)
     p.add_argument("--swap", action="store_true")
     p.add_argument("--cache", help="judgment cache file (default: FLAME_CACHE/judgments.sqlite)")
     p.set_defaults(func=cache_command)
@@ -80,6 +88,9 @@ def rate_command(args) -> int:
     from flame.raters.runner import format_summary, rate
 
     examples = _load_examples(args)
+    if not examples:
+        print(f"flame: error: {args.input or args.task} has no usable rows", file=sys.stderr)
+        return 2
     if args.limit is not None:
         examples = examples[: args.limit]
     try:
@@ -133,6 +144,9 @@ def cache_command(args) -> int:
         s = db.stats(rkey)
         print(f"cache: {s['path']}")
         print(f"judgments: {s['judgments']} ({s['raters']} rater configurations), {s['bytes'] / 1e6:.1f} MB")
+        # The counters behind "judging nothing twice": a duplicate is a judgment computed again for a key
+        # already stored (the batch in flight when a job was killed, or two ranks racing).
+        print(f"inserted: {s['inserted']}, duplicates: {s['duplicates']}")
         if rkey is None:
             for identity, n in db.by_rater():
                 options = ", ".join(f"{k}={v}" for k, v in sorted(identity.get("options", {}).items()))

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from flame.format import render_input
-from flame.raters.base import BaseRater
+from flame.raters.base import BaseRater, RaterError
 from flame.raters.cache import JudgmentCache, example_key, rater_key
 from flame.types import Example, Judgment, TaskType
 
 TIE_LABELS = ("tie",)
+REJUDGE_ROUNDS = 3  # a cache cleared again and again while we rate ends in a one-line error
 
 
 @dataclass
@@ -152,9 +153,22 @@ def rate(
         n_judged = _run_batches(examples, keys, mine, rater, db, rkey, progress and rank == 0, len(have))
         _barrier(world)
         raw = db.get_raw(keys)
+        if world == 1:
+            # Judgments that vanished while we ran (`flame cache clear` in another shell) are judged again,
+            # so the output is whole; with several ranks that would break the dealt batches, so they stop.
+            for _ in range(REJUDGE_ROUNDS):
+                gone = sorted(_missing_firsts(keys, raw))
+                if not gone:
+                    break
+                redo = [gone[s : s + batch_size] for s in range(0, len(gone), batch_size)]
+                n_judged += _run_batches(examples, keys, redo, rater, db, rkey, False, 0)
+                raw = db.get_raw(keys)
         missing = [examples[i].id or str(i) for i, k in enumerate(keys) if k not in raw]
         if missing:
-            raise RuntimeError(f"{len(missing)} judgments missing from the cache after rating: {missing[:5]}")
+            raise RaterError(
+                f"{len(missing)} judgments vanished from the cache while rating (was it cleared?), "
+                f"e.g. {missing[0]}: rerun the same command; nothing was written to the output"
+            )
         stored = [json.loads(raw[k]) for k in keys]
         rows = [output_row(ex, j) for ex, j in zip(examples, stored, strict=False)]
         if out is not None and rank == 0:
@@ -170,6 +184,15 @@ def rate(
     finally:
         if own_cache:
             db.close()
+
+
+def _missing_firsts(keys: list[str], raw: dict[str, str]) -> set[int]:
+    """The first index of every key that has no stored judgment (cached ones included)."""
+    first: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k not in raw:
+            first.setdefault(k, i)
+    return set(first.values())
 
 
 def _run_batches(examples, keys, batches, rater, db, rkey, show, n_cached) -> int:

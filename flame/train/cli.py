@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from flame.cliargs import POSITIVE_INT, TOKEN_BUDGET
+
 
 def _fail(e: Exception) -> int:
     print(f"flame: error: {e}", file=sys.stderr)
@@ -126,7 +128,7 @@ def register(subparsers) -> None:
     p.add_argument("config")
     p.add_argument("overrides", nargs="*")
     p.add_argument("--run-dir")
-    p.add_argument("--workers", type=int, help="parallel processes (default: the config's workers)")
+    p.add_argument("--workers", type=POSITIVE_INT, help="parallel processes (default: the config's workers)")
     p.set_defaults(func=cmd_tailpatch)
 
     p = subparsers.add_parser(
@@ -136,9 +138,11 @@ def register(subparsers) -> None:
         "the classification training tasks (never a held-out benchmark), saved with the judge",
     )
     p.add_argument("run_dir", help="a `flame train` run directory (or its final/ folder) of an encoder judge")
-    p.add_argument("--rows", type=int, default=64, help="dev rows per task (seeded sample)")
+    p.add_argument("--rows", type=POSITIVE_INT, default=64, help="dev rows per task (seeded sample)")
     p.add_argument("--task", action="append", help="fit on these tasks only (repeatable; default: all)")
-    p.add_argument("--max-length", type=int, default=None, help="tokens per row (default: as trained)")
+    p.add_argument(
+        "--max-length", type=TOKEN_BUDGET, default=None, help="tokens per row (default: as trained)"
+    )
     p.add_argument("--dtype", choices=["auto", "autocast", "fp32"], default="auto")
     p.set_defaults(func=cmd_calibrate)
 
