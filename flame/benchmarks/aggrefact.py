@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flame.adhoc import classification_example
 from flame.benchmarks.base import Benchmark, BenchmarkData, read_file_or_hub, split_by_subset
 from flame.types import YES_NO, Example, TaskType
 
@@ -68,14 +69,13 @@ def row_to_example(obj: Any, where: str) -> Example:
             raise ValueError(f"missing or non-text field {key!r}")
     if obj.get("label") is None:
         raise ValueError("missing field 'label'")
-    return Example(
-        task="llm_aggrefact",
-        task_type=TaskType.CLASSIFICATION,
+    return classification_example(
+        {"document": obj["doc"], "claim": obj["claim"]},
+        YES_NO,
+        DESCRIPTION,
         title=TITLE,
-        description=DESCRIPTION,
-        inputs={"document": obj["doc"], "claim": obj["claim"]},
-        targets={"answer": binarize(obj["label"])},
-        labels=YES_NO,
+        label=binarize(obj["label"]),
+        task="llm_aggrefact",
         id=str(obj.get("id") if obj.get("id") is not None else where),
         metadata={"subset": obj["dataset"], "original_label": obj["label"]},
     )

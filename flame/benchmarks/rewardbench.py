@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from flame.adhoc import pairwise_example
 from flame.benchmarks.base import Benchmark, BenchmarkData, read_file_or_hub, split_by_subset
-from flame.types import PAIRWISE_LABELS, Example, TaskType
+from flame.types import Example, TaskType
 
 # Copied exactly from the official constants. Two counts are deliberate and not the file's row counts:
 # math-prm holds 447 pairs but is weighted 984 "to be equal to code" (6 × 164 HumanEvalPack pairs), and
@@ -86,12 +87,6 @@ PRIOR_SUBSETS = (
 )
 PRIOR_SECTION = "Prior Sets"
 
-TITLE = "Which response is better?"
-DESCRIPTION = (
-    "In this task, you will be shown a prompt and two responses, A and B. Judge which response is more "
-    "helpful, correct and harmless. Answer 'A' or 'B'."
-)
-
 
 def section_of(subset: str) -> str | None:
     for section, subsets in SUBSET_MAPPING.items():
@@ -155,17 +150,9 @@ def row_to_example(obj: Any, where: str, task: str = "rewardbench") -> Example:
     for key in ("chosen_model", "rejected_model"):
         if obj.get(key) is not None:
             metadata[key] = obj[key]
-    return Example(
-        task=task,
-        task_type=TaskType.PAIRWISE,
-        title=TITLE,
-        description=DESCRIPTION,
-        inputs={"prompt": fields["prompt"], "response A": a, "response B": b},
-        targets={"answer": first},
-        labels=PAIRWISE_LABELS,
-        id=row_id,
-        metadata=metadata,
-    )
+    # The default pairwise instruction of every ad-hoc pair (flame.adhoc): a RewardBench pair and the same pair
+    # judged through the Python API or /v1/judge render identically.
+    return pairwise_example(fields["prompt"], a, b, label=first, task=task, id=row_id, metadata=metadata)
 
 
 def load_rows(rows: list[tuple[int, Any]], source: str) -> tuple[list[Example], list[str]]:

@@ -24,20 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from flame.adhoc import pairwise_example, pointwise_example
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, bootstrap, single
 from flame.jsonio import read_jsonl
-from flame.types import PAIRWISE_LABELS, Example, TaskType, score_labels
-
-PAIR_TITLE = "Which response is better?"
-PAIR_DESCRIPTION = (
-    "In this task, you will be shown a prompt and two responses, A and B. Judge which response better "
-    "fulfils the prompt: more correct, more helpful and better written. Answer 'A' or 'B'."
-)
-POINT_TITLE = "How good is the response?"
-POINT_DESCRIPTION = (
-    "In this task, you will be shown a prompt and a response. Rate how well the response fulfils the "
-    "prompt on a scale from 1 (very poor) to 5 (excellent)."
-)
+from flame.types import Example, score_labels
 
 
 @dataclass
@@ -171,28 +161,16 @@ DATASETS: dict[str, Callable[[Path], list[Item]]] = {
 
 
 def pair_example(item: Item, i: int, j: int) -> Example:
-    return Example(
-        task="rerank/pairwise",
-        task_type=TaskType.PAIRWISE,
-        title=PAIR_TITLE,
-        description=PAIR_DESCRIPTION,
-        inputs={"prompt": item.prompt, "response A": item.candidates[i], "response B": item.candidates[j]},
-        targets={},
-        labels=PAIRWISE_LABELS,
-        id=f"{item.id}:{i}>{j}",
+    """Candidate i as Response A against candidate j, with the default pairwise instruction (flame.adhoc)."""
+    return pairwise_example(
+        item.prompt, item.candidates[i], item.candidates[j], task="rerank/pairwise", id=f"{item.id}:{i}>{j}"
     )
 
 
 def point_example(item: Item, i: int) -> Example:
-    return Example(
-        task="rerank/pointwise",
-        task_type=TaskType.POINTWISE,
-        title=POINT_TITLE,
-        description=POINT_DESCRIPTION,
-        inputs={"prompt": item.prompt, "response": item.candidates[i]},
-        targets={},
-        labels=score_labels(1, 5),
-        id=f"{item.id}:{i}",
+    """Candidate i on the default 1-5 scale (flame.adhoc)."""
+    return pointwise_example(
+        item.prompt, item.candidates[i], score_labels(1, 5), task="rerank/pointwise", id=f"{item.id}:{i}"
     )
 
 

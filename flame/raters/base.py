@@ -13,8 +13,9 @@ import math
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from flame.adhoc import classification_example, pairwise_example, pointwise_example, scale_labels
 from flame.format import parse_evaluation
-from flame.types import PAIRWISE_LABELS, Example, Judgment, TaskType, score_labels
+from flame.types import Example, Judgment, TaskType
 
 
 class RaterError(RuntimeError):
@@ -226,68 +227,66 @@ class BaseRater:
             result[i] = combine_orders(examples[i], out[i], out[len(examples) + k], self.seed)
         return result
 
-    # -- the embedding API
+    # -- the embedding API: the same builders as benchmark-file rows and /v1/judge items (flame.adhoc), so the
+    # same pair renders to the same text, hits the same cache entry and gets the same probabilities.
     def compare(
         self,
         prompt: str,
         response_a: str,
         response_b: str,
         *,
-        instruction: str | None = None,
+        criterion: str | None = None,
         allow_tie: bool = False,
+        instruction: str | None = None,
     ) -> Judgment:
-        """Which response is better? ``probs["A"]`` is the calibrated P(A)."""
-        ex = Example(
+        """Which response is better? ``probs["A"]`` is the calibrated P(A).
+
+        ``criterion`` (or its older name ``instruction``) replaces the default evaluation instruction; the
+        answer-format sentence is still appended."""
+        ex = pairwise_example(
+            prompt,
+            response_a,
+            response_b,
+            criterion=criterion or instruction,
+            allow_tie=allow_tie,
             task="api/compare",
-            task_type=TaskType.PAIRWISE,
-            title="Which response is better?",
-            description=instruction
-            or (
-                "In this task, you will be shown a prompt and two responses, A and B. Judge which response "
-                "is more helpful, correct and harmless. Answer 'A' or 'B'"
-                + (", or 'tie' if they are equally good." if allow_tie else ".")
-            ),
-            inputs={"prompt": prompt, "response A": response_a, "response B": response_b},
-            targets={},
-            labels=("A", "B", "tie") if allow_tie else PAIRWISE_LABELS,
-            output_fields=("answer", "explanation") if self.explain else ("answer",),
             id=stable_hash(prompt, response_a, response_b)[:16],
         )
         return self.judge([ex])[0]
 
     def score(
-        self, prompt: str, response: str, scale: tuple[int, int] = (1, 5), *, instruction: str | None = None
+        self,
+        prompt: str,
+        response: str,
+        scale: tuple[float, float] = (1, 5),
+        *,
+        criterion: str | None = None,
+        instruction: str | None = None,
     ) -> Judgment:
-        """Rate one response on an integer scale; ``expected_score`` is the probability-weighted rating."""
+        """Rate one response on a scale; ``expected_score`` is the probability-weighted rating.
+
+        An integer scale of up to 11 points is the label space itself; a wider or fractional one (0-100) is
+        judged on 1-5, as benchmark files and ``/v1/judge`` do (`flame.adhoc.scale_labels`)."""
         low, high = scale
-        ex = Example(
+        labels, _ = scale_labels(low, high)
+        ex = pointwise_example(
+            prompt,
+            response,
+            labels,
+            criterion=criterion or instruction,
             task="api/score",
-            task_type=TaskType.POINTWISE,
-            title="How good is the response?",
-            description=instruction
-            or (
-                f"In this task, you will be shown a prompt and a response. Rate the overall quality of the "
-                f"response on a scale from {low} (very poor) to {high} (excellent)."
-            ),
-            inputs={"prompt": prompt, "response": response},
-            targets={},
-            labels=score_labels(low, high),
-            output_fields=("answer", "explanation") if self.explain else ("answer",),
-            id=stable_hash(prompt, response, scale)[:16],
+            id=stable_hash(prompt, response, list(scale))[:16],
+            metadata={"scale": [low, high]},
         )
         return self.judge([ex])[0]
 
     def classify(self, fields: dict[str, str], labels: Sequence[str], instruction: str) -> Judgment:
         """Put CONTEXT ``fields`` into one of ``labels`` following ``instruction``."""
-        ex = Example(
+        ex = classification_example(
+            fields,
+            labels,
+            instruction,
             task="api/classify",
-            task_type=TaskType.CLASSIFICATION,
-            title=instruction.splitlines()[0][:200],
-            description=instruction,
-            inputs=dict(fields),
-            targets={},
-            labels=tuple(labels),
-            output_fields=("answer", "explanation") if self.explain else ("answer",),
             id=stable_hash(fields, list(labels), instruction)[:16],
         )
         return self.judge([ex])[0]
