@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import math
 import mimetypes
 import socket
 import threading
@@ -34,8 +34,17 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flame import __version__
+from flame.cliargs import (
+    NON_NEGATIVE_INT,
+    PORT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    RangedType,
+    float_range,
+)
 from flame.format import render_input
-from flame.serve.batcher import JudgeResult, MicroBatcher, QueueFull, RaterFailed, RaterTimeout
+from flame.jsonio import JsonTextError, parse_json
+from flame.serve.batcher import JudgeResult, MicroBatcher, QueueFull, RaterFailed, RaterStuck, RaterTimeout
 from flame.serve.chat import (
     ChatError,
     choice_logprobs,
@@ -46,25 +55,37 @@ from flame.serve.chat import (
     prompt_text,
 )
 from flame.serve.metrics import CONTENT_TYPE, Metrics
-from flame.serve.schemas import (
-    ChatRequest,
-    RequestError,
-    format_validation_error,
-    item_chars,
-    item_to_example,
-    parse_items,
-)
+from flame.serve.reports import list_reports, report_file
+from flame.serve.schemas import RequestError, item_chars, item_to_example, parse_chat_request, parse_items
 from flame.serve.security import KeyChecker, check_bind, log_event, parse_api_keys, setup_logging
 from flame.types import Example, TaskType
 
 STATIC = Path(__file__).parent / "static"
-REPORT_SUFFIXES = (".json", ".jsonl", ".md", ".html", ".txt", ".csv", ".png", ".svg")
-MAX_REPORT_FILES = 500
+
+
+# The range of every numeric setting: the flags of `flame serve` use the same types, and `Settings` checks them
+# again so the Python API cannot build a service that busy-loops (max_batch 0) or refuses everything.
+SETTING_RANGES: dict[str, RangedType] = {
+    "port": PORT,
+    "max_body_bytes": POSITIVE_INT,
+    "max_items": POSITIVE_INT,
+    "max_item_chars": POSITIVE_INT,
+    "max_batch": POSITIVE_INT,
+    "batch_wait_ms": float_range(0),
+    "max_queue": POSITIVE_INT,
+    "request_timeout_s": POSITIVE_FLOAT,
+    "call_timeout_s": POSITIVE_FLOAT,
+    "max_stuck_calls": POSITIVE_INT,
+    "retry_after_s": NON_NEGATIVE_INT,
+    "max_new_tokens": POSITIVE_INT,
+}
 
 
 @dataclass
 class Settings:
-    """What the operator sets (``flame serve`` flags); the defaults are the documented limits."""
+    """What the operator sets (``flame serve`` flags); the defaults are the documented limits.
+
+    Out-of-range numbers raise ``ValueError`` (one line naming the setting), as the flags do at parse time."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -77,12 +98,32 @@ class Settings:
     max_queue: int = 2048  # items waiting or in a rater call; beyond it 503 + Retry-After
     request_timeout_s: float = 60.0  # a request's whole wait for its judgments (504 after)
     call_timeout_s: float = 120.0  # one rater call; past it the call is abandoned (504 for its requests)
+    # Abandoned calls whose threads still run; at this many, new work gets 503 + Retry-After until one ends
+    # (each one may hold a model's memory, and a hung model would otherwise gain a thread per batch).
+    max_stuck_calls: int = 4
     retry_after_s: int = 1
     max_new_tokens: int = 64  # cap on max_tokens for plain chat continuations
     cache: bool | str = True  # the SQLite judgment cache: True = the CLI's default path, False = none
     log_texts: bool = False  # put the judged texts in the request log
     reports_dir: str | None = None  # where `flame eval` wrote reports (the page lists them)
     log_level: str = "info"
+
+    def __post_init__(self):
+        for name, kind in SETTING_RANGES.items():
+            value = getattr(self, name)
+            integer = kind.kind is int
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int if integer else int | float)
+                or (isinstance(value, float) and not math.isfinite(value))
+            ):
+                raise ValueError(
+                    f"Settings.{name}: {value!r} is not {'an integer' if integer else 'a finite number'}"
+                )
+            try:
+                kind.check(value)
+            except ValueError as e:
+                raise ValueError(f"Settings.{name}: {e}") from None
 
     @classmethod
     def from_env(cls, environ=None, **kwargs) -> Settings:
@@ -225,6 +266,7 @@ class ServiceState:
             max_wait_s=settings.batch_wait_ms / 1000.0,
             max_queue=settings.max_queue,
             call_timeout_s=settings.call_timeout_s,
+            max_stuck_calls=settings.max_stuck_calls,
             cache=settings.cache,
             metrics=self.metrics,
             logger=logger,
@@ -308,38 +350,22 @@ def create_app(rater, settings: Settings | None = None) -> FastAPI:
                 raise ApiError(413, f"request body exceeds the limit of {limit} bytes", "body_too_large")
             chunks.append(chunk)
         raw = b"".join(chunks)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ApiError(
-                400, f"the body is not UTF-8 (byte {e.start}: {e.reason})", "bad_encoding"
-            ) from None
-        if not text.strip():
+        if not raw.strip():
             raise ApiError(400, "the body is empty: send a JSON object", "empty_body")
         try:
-            body = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ApiError(
-                400, f"malformed JSON: {e.msg} at line {e.lineno}, column {e.colno}", "bad_json"
-            ) from None
-        except RecursionError:
-            raise ApiError(400, "malformed JSON: nested too deeply", "bad_json") from None
-        try:
-            # JSON may escape a lone surrogate ("\ud800"): valid JSON, but not Unicode text; it would fail
-            # later, inside the rater, as a 500.
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ApiError(
-                400,
-                "the JSON holds a lone surrogate escape (\\udXXX): not valid Unicode text",
-                "bad_encoding",
-            ) from None
-        return body
+            # The one reader of users' JSON (files use it too): bad UTF-8, deep nesting, integers over
+            # 4,300 digits, lone surrogates and duplicate keys become one-line reasons, not 500s.
+            return parse_json(raw)
+        except JsonTextError as e:
+            raise ApiError(400, f"body: {e}", "bad_json") from None
 
     async def run_batched(request: Request, make_future):
         """Await batcher work under the request timeout, mapping its failures onto status codes."""
         try:
             return await asyncio.wait_for(make_future(), settings.request_timeout_s)
+        except RaterStuck as e:
+            state.reject("stuck_calls")
+            raise ApiError(503, str(e), "overloaded", {"Retry-After": str(settings.retry_after_s)}) from None
         except QueueFull:
             state.reject("queue_full")
             raise ApiError(
@@ -366,7 +392,8 @@ def create_app(rater, settings: Settings | None = None) -> FastAPI:
     # ---------------------------------------------------------------------------- routes
     @app.get("/health")
     async def health():
-        degraded = state.batcher.abandoned_calls > 0
+        # Degraded while a timed-out call still runs; ok again once every one has ended.
+        degraded = state.batcher.stuck_calls > 0
         return {
             "status": "degraded" if degraded else "ok",
             "rater": spec,
@@ -374,6 +401,8 @@ def create_app(rater, settings: Settings | None = None) -> FastAPI:
             "queue": state.batcher.depth,
             "max_queue": settings.max_queue,
             "abandoned_calls": state.batcher.abandoned_calls,
+            "stuck_calls": state.batcher.stuck_calls,
+            "max_stuck_calls": settings.max_stuck_calls,
             "auth": state.keys.enabled,
             "uptime_s": round(time.time() - state.started, 1),
         }
@@ -425,21 +454,22 @@ def create_app(rater, settings: Settings | None = None) -> FastAPI:
     async def chat(request: Request):
         authorize(request)
         body = await read_json(request)
-        from pydantic import ValidationError
-
         try:
-            req = ChatRequest.model_validate(body)
-        except ValidationError as e:
-            raise ApiError(400, format_validation_error(e), "invalid_request") from None
+            req = parse_chat_request(body)
+        except RequestError as e:
+            raise ApiError(e.status, str(e), "invalid_request") from None
         if req.stream:
             raise ApiError(400, "stream: true is not supported; send stream: false", "unsupported")
         text = prompt_text(req.messages)
         if not text.strip():
             raise ApiError(400, "messages: no text to continue", "invalid_request")
-        if len(text) > settings.max_item_chars:
+        # The labels are scored as the prompt is: they count toward the same limit as on /v1/judge.
+        n = len(text) + sum(len(c) for c in req.guided_choice or ())
+        if n > settings.max_item_chars:
             raise ApiError(
                 413,
-                f"the prompt holds {len(text)} characters, over the limit of {settings.max_item_chars}",
+                f"the prompt{' and guided_choice hold' if req.guided_choice else ' holds'} {n} characters, over "
+                f"the limit of {settings.max_item_chars}",
                 "too_long",
             )
         model = req.model or spec
@@ -503,41 +533,21 @@ def create_app(rater, settings: Settings | None = None) -> FastAPI:
     reports_root = Path(settings.reports_dir).resolve() if settings.reports_dir else None
 
     @app.get("/v1/reports")
-    async def list_reports(request: Request):
+    async def get_report_list(request: Request):
         authorize(request)
         if reports_root is None or not reports_root.is_dir():
             return {"root": str(reports_root) if reports_root else None, "files": []}
-        files = []
-        for p in sorted(reports_root.rglob("*")):
-            if (
-                p.is_file()
-                and p.suffix.lower() in REPORT_SUFFIXES
-                and not any(s.startswith(".") for s in p.relative_to(reports_root).parts)
-            ):
-                st = p.stat()
-                files.append(
-                    {
-                        "path": p.relative_to(reports_root).as_posix(),
-                        "bytes": st.st_size,
-                        "modified": int(st.st_mtime),
-                    }
-                )
-                if len(files) >= MAX_REPORT_FILES:
-                    break
-        return {"root": str(reports_root), "files": files}
+        # A walk of the folder: off the event loop, which keeps serving judgments meanwhile.
+        return {"root": str(reports_root), "files": await asyncio.to_thread(list_reports, reports_root)}
 
     @app.get("/v1/reports/{path:path}")
     async def get_report(request: Request, path: str):
         authorize(request)
         if reports_root is None:
             raise ApiError(404, "no reports folder is configured (flame serve --reports DIR)", "not_found")
-        target = (reports_root / path).resolve()
-        if (
-            not target.is_relative_to(reports_root)
-            or not target.is_file()
-            or target.suffix.lower() not in REPORT_SUFFIXES
-        ):
-            raise ApiError(404, f"no report {path!r}", "not_found")
+        target = report_file(reports_root, path)
+        if target is None:
+            raise ApiError(404, f"no report {path[:200]!r}", "not_found")
         media = mimetypes.guess_type(target.name)[0] or "text/plain"
         if target.suffix.lower() in (".md", ".jsonl", ".csv", ".txt"):
             media = "text/plain; charset=utf-8"
@@ -548,7 +558,7 @@ def create_app(rater, settings: Settings | None = None) -> FastAPI:
         return FileResponse(target, media_type=media, headers=headers)
 
     # ------------------------------------------------------------------------------ page
-    @app.get("/")
+    @app.api_route("/", methods=["GET", "HEAD"])  # HEAD: uptime probes and `curl -I`
     async def page():
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 

@@ -9,7 +9,10 @@ Failure isolation:
 * a rater call that raises is retried one request at a time, so only the request whose item breaks the
   model gets a 500;
 * a rater call that outlives ``call_timeout_s`` fails its requests with `RaterTimeout` (504); its thread
-  cannot be killed, so it is abandoned and a fresh worker thread serves the next batch;
+  cannot be killed, so it is abandoned and a fresh worker thread serves the next batch. At most
+  ``max_stuck_calls`` abandoned calls may still be running: at that many, new work is refused at once
+  (`RaterStuck` → 503 with Retry-After) until one ends, since a hung model would otherwise gain a thread
+  (and its memory) per batch, with no end;
 * a full queue refuses new items at once (`QueueFull` → 503 with Retry-After) instead of letting latency
   grow without bound.
 """
@@ -46,6 +49,10 @@ class RaterTimeout(Exception):
     """The rater call carrying this request's items outlived the call timeout."""
 
 
+class RaterStuck(Exception):
+    """``max_stuck_calls`` timed-out rater calls are still running: the caller answers 503 with Retry-After."""
+
+
 @dataclass
 class Job:
     kind: str  # "judge": payload is an Example; "call": payload is a callable run on the worker thread
@@ -70,15 +77,23 @@ class MicroBatcher:
         max_wait_s: float = 0.01,
         max_queue: int = 1024,
         call_timeout_s: float = 60.0,
+        max_stuck_calls: int = 4,
         cache: bool | str | Path = True,
         metrics: Metrics | None = None,
         logger: logging.Logger | None = None,
     ):
+        # max_batch 0 would be a loop that never awaits (100% CPU, requests hang, SIGTERM unheard).
+        _check_limit("max_batch", max_batch, 1, int)
+        _check_limit("max_queue", max_queue, 1, int)
+        _check_limit("max_stuck_calls", max_stuck_calls, 1, int)
+        _check_limit("max_wait_s", max_wait_s, 0, float)
+        _check_limit("call_timeout_s", call_timeout_s, 1e-9, float)
         self.rater = rater
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self.max_queue = max_queue
         self.call_timeout_s = call_timeout_s
+        self.max_stuck_calls = max_stuck_calls
         self.metrics = metrics or Metrics()
         self.logger = logger or logging.getLogger("flame.serve")
         self._cache_path = self._resolve_cache(cache)
@@ -92,7 +107,8 @@ class MicroBatcher:
         self._depth = 0  # items queued or in a rater call
         self._ids = itertools.count(1)
         self._executor = self._new_executor()
-        self.abandoned_calls = 0
+        self.abandoned_calls = 0  # every call that timed out, since the start
+        self._stuck: set[asyncio.Future] = set()  # those whose thread is still running
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
 
@@ -117,6 +133,11 @@ class MicroBatcher:
     def depth(self) -> int:
         return self._depth
 
+    @property
+    def stuck_calls(self) -> int:
+        """Timed-out rater calls whose threads are still running."""
+        return len(self._stuck)
+
     # ------------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self._wake = asyncio.Event()
@@ -139,6 +160,8 @@ class MicroBatcher:
 
     def submit(self, kind: str, payloads: Sequence[Any], request: int) -> list[asyncio.Future]:
         """Queue a request's items (all or none); returns one future per item."""
+        if len(self._stuck) >= self.max_stuck_calls:
+            raise RaterStuck(self._stuck_message())
         if self._depth + len(payloads) > self.max_queue:
             raise QueueFull(f"{self._depth} items are waiting (limit {self.max_queue})")
         loop = asyncio.get_running_loop()
@@ -200,12 +223,32 @@ class MicroBatcher:
         self._depth -= n
         self._set_depth()
 
+    def _stuck_message(self) -> str:
+        return (
+            f"the rater is stuck: {len(self._stuck)} timed-out calls are still running "
+            f"(limit {self.max_stuck_calls}); retry later"
+        )
+
+    def _call_ended(self, call: asyncio.Future) -> None:
+        """An abandoned call's thread finished at last (on the event loop, via the future's callback)."""
+        self._stuck.discard(call)
+        if not call.cancelled():
+            call.exception()  # retrieved: its requests were answered 504 long ago
+        log_event(self.logger, "rater_call_ended_late", stuck_calls=len(self._stuck))
+
     async def _execute(self, loop, batch: list[Job]) -> None:
+        if len(self._stuck) >= self.max_stuck_calls:
+            # Queued before the limit was reached: refused too, rather than a thread that may hang as well.
+            for job in batch:
+                _settle(job.future, exc=RaterStuck(self._stuck_message()))
+            return
         call = loop.run_in_executor(self._executor, self._process, batch)
         try:
             results = await asyncio.wait_for(asyncio.shield(call), self.call_timeout_s)
         except TimeoutError:
             self.abandoned_calls += 1
+            self._stuck.add(call)
+            call.add_done_callback(self._call_ended)
             with self.metrics.lock:
                 self.metrics.rater_errors.inc("timeout")
             log_event(
@@ -215,6 +258,7 @@ class MicroBatcher:
                 items=len(batch),
                 timeout_s=self.call_timeout_s,
                 abandoned_calls=self.abandoned_calls,
+                stuck_calls=len(self._stuck),
             )
             # The stuck thread cannot be stopped; a fresh one serves the next batches.
             self._executor.shutdown(wait=False)
@@ -325,6 +369,14 @@ class MicroBatcher:
             self.metrics.rater_errors.inc("exception")
         log_event(self.logger, "rater_error", logging.ERROR, exc_info=e, items=n)
         return RaterFailed(type(e).__name__)
+
+
+def _check_limit(name: str, value: Any, low: float, kind: type) -> None:
+    number = int if kind is int else int | float
+    if isinstance(value, bool) or not isinstance(value, number) or not low <= value < float("inf"):
+        raise ValueError(
+            f"{name} must be {'an integer' if kind is int else 'a number'} >= {low:g}, not {value!r}"
+        )
 
 
 def _settle(fut: asyncio.Future, result: Any = None, exc: BaseException | None = None) -> None:

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from flame.cliargs import NON_NEGATIVE_INT, PORT, POSITIVE_FLOAT, POSITIVE_INT, float_range
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -22,23 +24,42 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="rater spec: smollm2, hf:PATH, run:DIR, openai:M@URL, length, random, fake",
     )
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=PORT, default=8080)
     p.add_argument("--swap", action="store_true", help="judge pairwise items in both orders and average")
-    p.add_argument("--seed", type=int, default=None, help="tie-breaking seed of the rater")
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="tie-breaking seed of the rater")
     p.add_argument(
-        "--batch-size", type=int, default=None, help="rows per forward pass inside the model rater"
+        "--batch-size", type=POSITIVE_INT, default=None, help="rows per forward pass inside the model rater"
     )
-    p.add_argument("--max-length", type=int, default=None, help="token budget of a model rater")
-    p.add_argument("--max-batch", type=int, default=32, help="items per rater call (micro-batch)")
-    p.add_argument("--batch-wait-ms", type=float, default=10.0, help="how long a batch waits for more items")
-    p.add_argument("--max-items", type=int, default=64, help="items per /v1/judge request")
-    p.add_argument("--max-body-bytes", type=int, default=2 * 1024 * 1024)
-    p.add_argument("--max-item-chars", type=int, default=100_000, help="characters of text per item")
-    p.add_argument("--max-queue", type=int, default=2048, help="queued items before 503 + Retry-After")
+    p.add_argument("--max-length", type=POSITIVE_INT, default=None, help="token budget of a model rater")
+    # Every limit below is checked again by `Settings` (the Python API), so neither path can build a
+    # zero-sized batch (a busy loop) or a limit that refuses everything.
+    p.add_argument("--max-batch", type=POSITIVE_INT, default=32, help="items per rater call (micro-batch)")
     p.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds a request waits for its judgments (504)"
+        "--batch-wait-ms", type=float_range(0), default=10.0, help="how long a batch waits for more items"
     )
-    p.add_argument("--call-timeout", type=float, default=120.0, help="seconds one rater call may take")
+    p.add_argument("--max-items", type=POSITIVE_INT, default=64, help="items per /v1/judge request")
+    p.add_argument("--max-body-bytes", type=POSITIVE_INT, default=2 * 1024 * 1024)
+    p.add_argument(
+        "--max-item-chars",
+        type=POSITIVE_INT,
+        default=100_000,
+        help="characters of text per item (labels and guided_choice included)",
+    )
+    p.add_argument(
+        "--max-queue", type=POSITIVE_INT, default=2048, help="queued items before 503 + Retry-After"
+    )
+    p.add_argument(
+        "--timeout", type=POSITIVE_FLOAT, default=60.0, help="seconds a request waits for its judgments (504)"
+    )
+    p.add_argument(
+        "--call-timeout", type=POSITIVE_FLOAT, default=120.0, help="seconds one rater call may take"
+    )
+    p.add_argument(
+        "--max-stuck-calls",
+        type=POSITIVE_INT,
+        default=4,
+        help="timed-out rater calls still running before new work gets 503 + Retry-After",
+    )
     p.add_argument("--cache", default=None, help="judgment cache file (default: the one `flame rate` uses)")
     p.add_argument("--no-cache", action="store_true", help="judge every item, store nothing")
     p.add_argument("--reports", default=None, help="folder of `flame eval` reports to show on the page")
@@ -66,6 +87,7 @@ def settings_from_args(args, environ=None):
         max_queue=args.max_queue,
         request_timeout_s=args.timeout,
         call_timeout_s=args.call_timeout,
+        max_stuck_calls=args.max_stuck_calls,
         cache=cache,
         log_texts=args.log_texts,
         reports_dir=args.reports,
@@ -76,7 +98,11 @@ def settings_from_args(args, environ=None):
 def cmd_serve(args) -> int:
     from flame.serve.security import BindError, check_bind
 
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as e:  # a limit out of range (the flags' types catch these first)
+        print(f"flame: error: {e}", file=sys.stderr)
+        return 2
     try:
         # Before loading a model: a refused bind should say so at once, not after a minute of loading.
         check_bind(settings.host, settings.api_keys)

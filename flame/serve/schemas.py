@@ -16,11 +16,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
-from flame.types import Example, TaskType
+from flame.types import Example, TaskType, check_labels
 
 MAX_ID_CHARS = 200
+MAX_TASK_NAME_CHARS = 200  # registered names are short; a longer one is not looked up (nor echoed back)
+# A rating scale's ends: the scale becomes floats, and an integer beyond a float's range would raise there.
+MAX_SCALE_END = 1e15
+MAX_ERRORS_SHOWN = 5  # a list of 100,000 wrong values is one line naming the first few, not 100,000
+ScaleEnd = (
+    Annotated[StrictInt, Field(ge=-MAX_SCALE_END, le=MAX_SCALE_END)]
+    | Annotated[StrictFloat, Field(ge=-MAX_SCALE_END, le=MAX_SCALE_END, allow_inf_nan=False)]
+)
 
 
 class RequestError(ValueError):
@@ -52,19 +69,19 @@ class PointwiseItem(_Item):
     type: Literal["pointwise"]
     prompt: StrictStr
     response: StrictStr
-    scale: tuple[StrictInt | float, StrictInt | float] = (1, 5)
+    scale: tuple[ScaleEnd, ScaleEnd] = (1, 5)
     criterion: StrictStr | None = None
 
 
 class ClassificationItem(_Item):
     type: Literal["classification"]
     fields: dict[StrictStr, StrictStr]
-    labels: Annotated[list[StrictStr], Field(min_length=2, max_length=100)]
+    labels: list[StrictStr]  # checked by `check_labels` (parse_item), the label rule of files too
     instruction: StrictStr
 
 
 class TaskItem(_Item):
-    task: StrictStr
+    task: Annotated[StrictStr, Field(max_length=MAX_TASK_NAME_CHARS)]
     fields: dict[StrictStr, StrictStr]
 
 
@@ -75,18 +92,26 @@ ITEM_MODELS: dict[str, type[_Item]] = {
 }
 
 
+class ContentPart(BaseModel):
+    """One part of a message's content: ``{"type": "text", "text": ...}``; other types (images) are skipped."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr
+    text: StrictStr | None = None
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: StrictStr
     # OpenAI clients may send content as a list of parts ({"type": "text", "text": ...}).
-    content: StrictStr | list[dict[str, Any]] | None = None
+    content: StrictStr | list[ContentPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, str):
             return self.content
-        parts = self.content or []
-        return "".join(p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "text")
+        return "".join(p.text or "" for p in self.content or [] if p.type == "text")
 
 
 class ChatRequest(BaseModel):
@@ -105,16 +130,18 @@ class ChatRequest(BaseModel):
     stream: StrictBool = False
     # vLLM's extension: the answer must be one of these strings. With it the answer's top_logprobs are
     # exactly the label space, scored the way the direct rater scores it.
-    guided_choice: Annotated[list[StrictStr], Field(min_length=2, max_length=100)] | None = None
+    # Checked by `check_labels` (parse_chat_request): the label rule of /v1/judge and of files.
+    guided_choice: list[StrictStr] | None = None
 
 
 # ---------------------------------------------------------------------------------------- parsing
 
 
 def format_validation_error(err: ValidationError, where: str = "") -> str:
-    """Pydantic's errors as one line per field: ``items[2].response_a: Field required``."""
+    """Pydantic's errors as one line, a clause per field: ``items[2].response_a: Field required``."""
     lines = []
-    for e in err.errors(include_url=False):
+    errors = err.errors(include_url=False)
+    for e in errors[:MAX_ERRORS_SHOWN]:
         loc = where
         for part in e["loc"]:
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
@@ -122,6 +149,8 @@ def format_validation_error(err: ValidationError, where: str = "") -> str:
         if e["type"] == "extra_forbidden":
             msg = "unknown field"
         lines.append(f"{loc or 'body'}: {msg}")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        lines.append(f"and {len(errors) - MAX_ERRORS_SHOWN} more")
     return "; ".join(lines)
 
 
@@ -170,13 +199,34 @@ def parse_item(obj: Any, where: str) -> _Item:
             f"{where or 'body'}: an item needs 'type' (pairwise, pointwise, classification) or 'task'"
         )
     try:
-        return model.model_validate(obj)
+        item = model.model_validate(obj)
     except ValidationError as e:
         raise RequestError(format_validation_error(e, where)) from None
+    if isinstance(item, ClassificationItem):
+        try:
+            check_labels(item.labels, name=_at(where, "labels"))
+        except ValueError as e:
+            raise RequestError(str(e)) from None
+    return item
+
+
+def parse_chat_request(body: Any) -> ChatRequest:
+    """A chat-completions body → the validated request; `RequestError` (400) names the field."""
+    try:
+        req = ChatRequest.model_validate(body)
+    except ValidationError as e:
+        raise RequestError(format_validation_error(e), 400) from None
+    if req.guided_choice is not None:
+        try:
+            check_labels(req.guided_choice, name="guided_choice")
+        except ValueError as e:
+            raise RequestError(str(e), 400) from None
+    return req
 
 
 def item_chars(item: _Item) -> int:
-    """The characters of text an item carries (the per-item length limit counts these)."""
+    """The characters of text an item carries (the per-item length limit counts these, labels included:
+    each label is scored, so a long label costs what a long response costs)."""
     total = 0
     for name in ("prompt", "response_a", "response_b", "response", "criterion", "instruction", "title"):
         value = getattr(item, name, None)
@@ -184,6 +234,7 @@ def item_chars(item: _Item) -> int:
             total += len(value)
     for key, value in (getattr(item, "fields", None) or {}).items():
         total += len(key) + len(value)
+    total += sum(len(label) for label in getattr(item, "labels", None) or ())
     return total
 
 

@@ -1,9 +1,12 @@
-"""Helpers for service tests: counting, slow and crashing variants of the fake rater; a loopback server."""
+"""Helpers for service tests: counting, slow, crashing and blocking variants of the fake rater; an in-process
+client."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 from flame.raters.baselines import FakeRater
 
@@ -41,6 +44,35 @@ class TrapRater(CountingRater):
         if any("SLOW" in t for t in texts):
             time.sleep(self.slow_s)
         return super()._judge_batch(examples)
+
+
+class BlockingRater(CountingRater):
+    """Items whose text contains STUCK wait for ``release`` (a threading.Event) before they are judged."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.release = threading.Event()
+
+    def _judge_batch(self, examples):
+        if any("STUCK" in " ".join(ex.inputs.values()) for ex in examples):
+            self.release.wait(timeout=30)  # bounded: a failing test must not leave a thread behind forever
+        return super()._judge_batch(examples)
+
+
+@contextlib.contextmanager
+def in_process(rater=None, **kw) -> Iterator:
+    """The app served in-process (Starlette's TestClient, lifespan included): no socket, a request costs
+    about a millisecond. Settings as `settings`, with no batching wait unless asked."""
+    from fastapi.testclient import TestClient
+
+    from flame.serve.app import create_app
+
+    kw.setdefault("batch_wait_ms", 0.0)
+    # raise_server_exceptions: an exception that escapes the service's own 500 handler fails the test.
+    with TestClient(
+        create_app(rater or CountingRater(), settings(**kw)), raise_server_exceptions=True
+    ) as client:
+        yield client
 
 
 def pair(prompt="What is 2 + 2?", a="4", b="It is 5.", **extra):

@@ -96,7 +96,7 @@ def server():
 @pytest.mark.parametrize(
     "body, status, words",
     [
-        (b"{not json", 400, ["malformed JSON", "line 1"]),
+        (b"{not json", 400, ["body: bad JSON", "column 2"]),
         (b"", 400, ["empty"]),
         (b"\xff\xfe{}", 400, ["not UTF-8"]),
         ('{"type": "pairwise", "prompt": "caf\u00e9"}'.encode("latin-1"), 400, ["not UTF-8"]),
@@ -151,7 +151,7 @@ def server():
             422,
             ["return_input"],
         ),
-        (b"[" * 100_00 + b"]" * 100_00, 400, ["malformed JSON"]),
+        (b"[" * 100_00 + b"]" * 100_00, 400, ["bad JSON"]),
     ],
 )
 def test_malformed_requests_get_4xx_with_a_clear_message(server, body, status, words):
