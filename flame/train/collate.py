@@ -14,15 +14,12 @@ target tokens sit in the last few positions of every row and the output head run
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from flame.format import SEPARATOR, render_input, render_target
+from flame.truncation import fit_example, fit_ids
 from flame.types import Example
 
-# The marker the raters put where they cut a long field (flame.raters.hf.TRUNCATION_MARKER): training
-# sees truncated inputs exactly as rating does.
-TRUNCATION_MARKER = " … "
 IGNORE = -100
 
 
@@ -60,34 +57,6 @@ def _encode_offsets(tokenizer, text: str) -> tuple[list[int], list[tuple[int, in
     return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
 
 
-def fit_example(ex: Example, tokenizer, length_of, budget: int) -> tuple[Example, bool]:
-    """Shorten ``ex`` until ``length_of(ex) <= budget`` by cutting the middle of its longest CONTEXT field.
-
-    Why the middle of the longest field: the instructions say what to judge and the target follows the
-    context, so both must survive; a long article or response keeps its opening and its ending.
-    """
-    n = length_of(ex)
-    if n <= budget:
-        return ex, False
-    marker = len(tokenizer(TRUNCATION_MARKER, add_special_tokens=False).input_ids)
-    for _ in range(2 * max(1, len(ex.inputs))):
-        excess = n - budget
-        if excess <= 0 or not ex.inputs:
-            break
-        key = max(ex.inputs, key=lambda k: len(ex.inputs[k]))
-        value_ids = tokenizer(ex.inputs[key], add_special_tokens=False).input_ids
-        keep = max(0, len(value_ids) - excess - marker - 2)
-        head, tail = keep - keep // 2, keep // 2
-        text = tokenizer.decode(value_ids[:head]) + TRUNCATION_MARKER
-        if tail:
-            text += tokenizer.decode(value_ids[len(value_ids) - tail :])
-        if len(text) >= len(ex.inputs[key]):
-            text = TRUNCATION_MARKER.strip()
-        ex = dataclasses.replace(ex, inputs={**ex.inputs, key: text})
-        n = length_of(ex)
-    return ex, True
-
-
 def encode_causal(ex: Example, tokenizer, max_length: int, loss_on: str = "target") -> Encoded:
     """Token ids of input + target (+ EOS) within ``max_length``; the loss covers the target only."""
     eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
@@ -110,10 +79,8 @@ def encode_causal(ex: Example, tokenizer, max_length: int, loss_on: str = "targe
 
 
 def encode_seq2seq(ex: Example, tokenizer, max_length: int, loss_on: str = "target") -> Encoded:
-    ex, truncated = fit_example(
-        ex, tokenizer, lambda e: len(tokenizer(render_input(e)).input_ids), max_length
-    )
-    enc = tokenizer(render_input(ex)).input_ids[:max_length]
+    # The encoder input is fitted exactly as the seq2seq rater fits it (flame.scoring).
+    ex, enc, truncated = fit_ids(ex, tokenizer, render_input, max_length)
     target = render_target(ex)
     dec, offsets = _encode_offsets(tokenizer, target)  # T5-style tokenizers append EOS themselves
     start = _answer_offset(target) if loss_on == "answer" else 0

@@ -280,7 +280,7 @@ def train(
     trainable, total = trainable_parameters(model)
     if data is None:
         data = build_training_data(config.data, progress=main and progress is not False)
-    eval_sets = _load_eval_sets(config) if config.eval.every >= 0 and not is_seq2seq else {}
+    eval_sets = _load_eval_sets(config) if config.eval.every >= 0 else {}
     run_info = {
         "base_model": config.model.base,
         "base_path": base_path,
@@ -380,6 +380,7 @@ def train(
             eval_sets,
             max_length=config.data.max_length,
             batch_size=config.eval.batch_size,
+            is_seq2seq=is_seq2seq,
             autocast=accelerator.autocast,
         )
         log({"step": step, "eval": scores})
