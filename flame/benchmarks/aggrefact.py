@@ -118,7 +118,6 @@ def benchmark(path: str | Path | None = None) -> Benchmark:
         task_type=TaskType.CLASSIFICATION,
         group="factual-consistency mean",
         primary="balanced_accuracy",
-        aggregate="mean",
         loader=make_loader(path),
         version="v1" if path is None else f"v1:{Path(path).name}",
     )

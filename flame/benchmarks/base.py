@@ -3,12 +3,17 @@
 One small unit per benchmark (lm-evaluation-harness's habit). A benchmark is built over *tasks selected
 by dataset folder and task type* rather than over hard-coded task names, so a task added to a dataset
 joins its benchmark, and a benchmark that selects nothing fails loudly instead of scoring zero rows.
+
+A benchmark carries its own aggregation: ``aggregate`` turns its subsets' values of a metric into the
+benchmark's value, and ``sections`` name groups of subsets reported with values of their own. The
+evaluation harness calls both and never asks which benchmark it is scoring.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,28 @@ from flame.types import Example, TaskType
 
 # The paper evaluates 256 random examples per task (§5); a model rater needs about a second per judgment.
 DEFAULT_LIMIT = 256
+
+# Subset name → a metric's value on that subset, in; the aggregate's value, out.
+Aggregate = Callable[[Mapping[str, float]], float]
+
+
+def mean_of_subsets(values: Mapping[str, float]) -> float:
+    """The unweighted mean over subsets, undefined (NaN) subsets skipped: SummaC's four subsets, SummEval's
+    four aspects, LLM-AggreFact's datasets each count once, whatever their sizes."""
+    vals = [v for v in values.values() if not math.isnan(v)]
+    return sum(vals) / len(vals) if vals else math.nan
+
+
+@dataclass(frozen=True)
+class Section:
+    """A named group of a benchmark's subsets, reported with its own value (RewardBench's Chat, Safety ...).
+
+    ``aggregate`` gets the values of the section's subsets that were loaded (never an absent one).
+    """
+
+    name: str
+    subsets: tuple[str, ...]
+    aggregate: Aggregate = mean_of_subsets
 
 
 class EmptyBenchmarkError(ValueError):
@@ -60,9 +87,12 @@ class BenchmarkData:
 class Benchmark:
     """What to load and how to aggregate it.
 
-    ``aggregate``: ``mean`` (unweighted mean over subsets of each metric: SummaC's four subsets, SummEval's
-    four aspects, AggreFact's datasets), ``pooled`` (all rows as one table: a file), or ``rewardbench``
-    (the official section weighting, ``flame.benchmarks.rewardbench``).
+    ``group``: the suite mean this benchmark joins ("pairwise mean"); None: it stands alone.
+    ``aggregate``: the subsets' values of a metric → the benchmark's value (default: their unweighted
+    mean; RewardBench: its official section weighting); None pools every row into one table (a file,
+    whose ``subset`` values label rows rather than strata to average). ``sections``: groups of subsets
+    reported apart, each with its own aggregate. ``scored_whole``: the default cap (``DEFAULT_LIMIT``)
+    does not apply, only an explicit limit does (RewardBench: the paper scores it whole).
     ``binarize`` maps a task's labels onto a binary space (WiCE: supported vs. not), ``binary_labels``
     names that space. ``human`` holds known human ceilings, metric → value, shown beside the raters.
     """
@@ -70,11 +100,13 @@ class Benchmark:
     name: str
     description: str
     task_type: TaskType
-    group: str
+    group: str | None
     primary: str
     datasets: tuple[str, ...] = ()
     split: str = "test"
-    aggregate: str = "mean"
+    aggregate: Aggregate | None = mean_of_subsets
+    sections: tuple[Section, ...] = ()
+    scored_whole: bool = False
     binarize: dict[str, str] | None = None
     binary_labels: tuple[str, ...] | None = None
     human: dict[str, float] | None = None
@@ -82,6 +114,16 @@ class Benchmark:
     version: str = "v1"
     loader: Callable[..., BenchmarkData] | None = None
     eval_only: bool = True
+
+    def rows_per_subset(self, limit: int | None = None, full: bool = False) -> int | None:
+        """The cap on each subset (None: every row). ``full`` lifts every cap; an explicit ``limit`` caps
+        every benchmark alike; with neither, ``DEFAULT_LIMIT`` applies unless the benchmark is scored whole.
+        """
+        if full:
+            return None
+        if limit is not None:
+            return limit
+        return None if self.scored_whole else DEFAULT_LIMIT
 
     def task_names(self) -> list[str]:
         """The registered tasks this benchmark covers (by dataset folder and task type)."""
@@ -190,9 +232,9 @@ def file_benchmark(path: str | Path, name: str | None = None, format: str | None
         name=name or path.name.split(".")[0],
         description=f"benchmark file {path}",
         task_type=task_type,
-        group="files",
+        group=None,  # several files are several experiments: never averaged into one figure
         primary=primary,
-        aggregate="pooled",
+        aggregate=None,
         loader=load,
         version=f"file:{_file_digest(path)}",
     )
@@ -216,6 +258,13 @@ def register_benchmark(bench: Benchmark) -> Benchmark:
     return BENCHMARKS.add(bench.name, bench)
 
 
+def aggregate_name(fn: Aggregate | None) -> str:
+    """What results.json records for an aggregate: ``pooled``, or the function's dotted path."""
+    if fn is None:
+        return "pooled"
+    return f"{fn.__module__}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
 def describe(bench: Benchmark) -> dict[str, Any]:
     return {
         "name": bench.name,
@@ -223,7 +272,12 @@ def describe(bench: Benchmark) -> dict[str, Any]:
         "type": str(bench.task_type),
         "group": bench.group,
         "primary": bench.primary,
-        "aggregate": bench.aggregate,
+        "aggregate": aggregate_name(bench.aggregate),
+        "sections": [
+            {"name": s.name, "subsets": list(s.subsets), "aggregate": aggregate_name(s.aggregate)}
+            for s in bench.sections
+        ],
+        "scored_whole": bench.scored_whole,
         "datasets": list(bench.datasets),
         "split": bench.split,
         "binarize": bench.binarize,

@@ -13,14 +13,21 @@ apart and never enter the score (the paper excludes them, §5).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from flame.adhoc import pairwise_example
-from flame.benchmarks.base import Benchmark, BenchmarkData, read_file_or_hub, split_by_subset
+from flame.benchmarks.base import (
+    Benchmark,
+    BenchmarkData,
+    Section,
+    mean_of_subsets,
+    read_file_or_hub,
+    split_by_subset,
+)
 from flame.types import Example, TaskType
 
 # Copied exactly from the official constants. Two counts are deliberate and not the file's row counts:
@@ -72,7 +79,7 @@ SUBSET_MAPPING: dict[str, list[str]] = {
     ],
     "Reasoning": ["math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"],
 }
-SECTIONS = tuple(SUBSET_MAPPING)
+SCORED_SECTIONS = tuple(SUBSET_MAPPING)  # the four the score averages
 
 # The "pref" subsets of RewardBench's prior-sets file: reported apart as "Prior Sets" (unweighted mean).
 PRIOR_SUBSETS = (
@@ -88,36 +95,46 @@ PRIOR_SUBSETS = (
 PRIOR_SECTION = "Prior Sets"
 
 
+def weighted_by_example_counts(subset_values: Mapping[str, float]) -> float:
+    """One section's official value: sum(value × count) / sum(count) over its subsets present.
+
+    Subsets with an undefined value (NaN) are left out, like absent ones; NaN when none is left.
+    """
+    present = {s: v for s, v in subset_values.items() if not math.isnan(v)}
+    total = sum(EXAMPLE_COUNTS[s] for s in present)
+    return sum(v * EXAMPLE_COUNTS[s] for s, v in present.items()) / total if total else math.nan
+
+
+SECTIONS: tuple[Section, ...] = (
+    *(Section(name, tuple(subsets), weighted_by_example_counts) for name, subsets in SUBSET_MAPPING.items()),
+    Section(PRIOR_SECTION, PRIOR_SUBSETS, mean_of_subsets),
+)
+
+
 def section_of(subset: str) -> str | None:
-    for section, subsets in SUBSET_MAPPING.items():
-        if subset in subsets:
-            return section
-    return PRIOR_SECTION if subset in PRIOR_SUBSETS else None
+    return next((s.name for s in SECTIONS if subset in s.subsets), None)
 
 
-def section_scores(subset_accuracy: dict[str, float]) -> dict[str, float]:
+def section_scores(subset_accuracy: Mapping[str, float]) -> dict[str, float]:
     """The official weighting: per section, sum(acc × count) / sum(count) over the subsets present.
 
     Fractions in [0, 1] (the official helper multiplies by 100 and rounds for display); a section with
-    no subset present is absent (the official code writes 0; absent is harder to misread). Prior Sets,
-    when present, is the unweighted mean of its subsets.
+    no subset present (or none with a defined value) is absent (the official code writes 0; absent is
+    harder to misread). Prior Sets, when present, is the unweighted mean of its subsets.
     """
     out: dict[str, float] = {}
-    for section, subsets in SUBSET_MAPPING.items():
-        present = [s for s in subsets if s in subset_accuracy and not math.isnan(subset_accuracy[s])]
-        if present:
-            total = sum(EXAMPLE_COUNTS[s] for s in present)
-            out[section] = sum(subset_accuracy[s] * EXAMPLE_COUNTS[s] for s in present) / total
-    prior = [subset_accuracy[s] for s in PRIOR_SUBSETS if s in subset_accuracy]
-    if prior:
-        out[PRIOR_SECTION] = float(np.mean(prior))
+    for section in SECTIONS:
+        values = {s: subset_accuracy[s] for s in section.subsets if s in subset_accuracy}
+        value = section.aggregate(values) if values else math.nan
+        if not math.isnan(value):
+            out[section.name] = value
     return out
 
 
-def score(subset_accuracy: dict[str, float]) -> float:
+def score(subset_accuracy: Mapping[str, float]) -> float:
     """The RewardBench score: the plain mean of the four sections (Prior Sets excluded)."""
     sections = section_scores(subset_accuracy)
-    vals = [sections[s] for s in SECTIONS if s in sections]
+    vals = [sections[s] for s in SCORED_SECTIONS if s in sections]
     return float(np.mean(vals)) if vals else math.nan
 
 
@@ -196,9 +213,11 @@ def benchmark(path: str | Path | None = None) -> Benchmark:
         description="RewardBench: chosen vs rejected pairs; sections Chat, Chat Hard, Safety, Reasoning "
         "weighted as the official leaderboard; Prior Sets reported apart",
         task_type=TaskType.PAIRWISE,
-        group="rewardbench",
+        group=None,  # its own weighted score; averaging it with other benchmarks would hide that weighting
         primary="accuracy",
-        aggregate="rewardbench",
+        aggregate=score,
+        sections=SECTIONS,
+        scored_whole=True,  # the paper scores RewardBench's 2,985 pairs whole, not 256 per subset (§5)
         loader=make_loader(path),
         version="v1" if path is None else f"v1:{Path(path).name}",
     )

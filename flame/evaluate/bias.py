@@ -229,10 +229,11 @@ def run_bias(
 ) -> dict[str, Any]:
     """``flame bias``: every probe on the pairwise examples of the given benchmarks, for the rater and
     for the random rater (reference); writes bias.json, bias.md and plots/bias.png under ``out``."""
-    from flame.evaluate.harness import environment, rate_examples, resolve_benchmarks, resolve_raters
+    from flame.benchmarks import resolve
+    from flame.evaluate.harness import environment, rate_examples, resolve_raters
 
     log = log or (lambda m: None)
-    benches = [b for b in resolve_benchmarks(benchmarks) if b.task_type == TaskType.PAIRWISE]
+    benches = [b for b in resolve(benchmarks) if b.task_type == TaskType.PAIRWISE]
     if not benches:
         raise ValueError("bias probes need a pairwise benchmark (a pairwise --file, or a suite with one)")
     examples: list[Example] = []
@@ -270,11 +271,11 @@ def run_bias(
 
 
 def write_bias(report: dict[str, Any], out: Path) -> None:
-    from flame.evaluate.harness import _jsonable
     from flame.evaluate.plots import bias_chart
+    from flame.evaluate.results import jsonable
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bias.json").write_text(json.dumps(_jsonable(report), indent=1))
+    (out / "bias.json").write_text(json.dumps(jsonable(report), indent=1))
     bias_chart(report["rows"], out / "plots" / "bias.png", f"bias probes: {report['config']['rater']}")
     main = report["config"]["rater"]
     ref = {r["probe"]: r for r in report["rows"] if r["rater"] == "random"}

@@ -46,8 +46,10 @@ def _rater_options(args) -> dict:
     return opts
 
 
-def _benchmark_items(args) -> list[str]:
-    items = [*(args.suite or []), *(args.benchmark or []), *(args.file or [])]
+def _benchmark_items(args) -> list[str | Path]:
+    # --file values travel as Paths: a file, whatever its name; --benchmark values stay names
+    # (rewardbench=rb.jsonl is RewardBench read from rb.jsonl).
+    items = [*(args.suite or []), *(args.benchmark or []), *(Path(f) for f in args.file or [])]
     if not items:
         raise ValueError("name what to evaluate: --suite NAME, --benchmark NAME or --file FILE.jsonl")
     return items
@@ -61,7 +63,7 @@ def cmd_eval(args) -> int:
         args.rater or ["smollm2"],
         _benchmark_items(args),
         out=args.out,
-        limit=args.limit if args.limit is not None else 256,
+        limit=args.limit,  # None: the default cap, which benchmarks scored whole (RewardBench) ignore
         full=args.full,
         seed=args.seed,
         n_resamples=args.resamples,
@@ -79,7 +81,7 @@ def cmd_eval(args) -> int:
 
     for row in summary_rows(results):
         cells = "  ".join(
-            f"{r}={row['cells'][r]['value']:.3f}" if row["cells"].get(r) else f"{r}=–"
+            f"{r}={row['cells'][r].value:.3f}" if row["cells"].get(r) else f"{r}=–"
             for r in results.rater_specs()
         )
         print(f"{row['label']:<32} {row['metric']:<18} {cells}")
@@ -162,7 +164,9 @@ def _common(p, rater_many: bool = True) -> None:
 def _data_args(p) -> None:
     p.add_argument("--suite", action="append", help="heldout_v1, heldin_v1 or all")
     p.add_argument(
-        "--benchmark", action="append", help="a benchmark name (rewardbench=PATH, llm_aggrefact=PATH too)"
+        "--benchmark",
+        action="append",
+        help="a benchmark name (rewardbench=PATH, llm_aggrefact=PATH too; PATH: JSON, JSONL or Parquet)",
     )
     p.add_argument("--file", action="append", help="a benchmark JSONL file (repeatable)")
 
@@ -172,7 +176,13 @@ def register(subparsers) -> None:
     _common(p)
     _data_args(p)
     p.add_argument("--out", required=True, help="output folder (results.json, predictions.jsonl, reports)")
-    p.add_argument("--limit", type=POSITIVE_INT, default=None, help="examples per task (default 256, seeded)")
+    p.add_argument(
+        "--limit",
+        type=POSITIVE_INT,
+        default=None,
+        help="seeded examples per task, for every benchmark (default 256, which benchmarks scored whole, "
+        "such as RewardBench, are exempt from)",
+    )
     p.add_argument("--full", action="store_true", help="every example (no cap)")
     p.add_argument("--swap", action="store_true", help="judge pairwise examples in both orders (consistency)")
     p.add_argument(

@@ -5,161 +5,37 @@
 Readable top to bottom: resolve raters and benchmarks, load each benchmark once (capped, seeded),
 check contamination, rate every subset with every rater through ``flame.raters.runner`` (its SQLite
 cache makes a killed run resume where it stopped), turn judgments into per-example columns, and
-bootstrap every figure. ``Results`` is what ``results.json`` holds; per-example predictions and the
-judged examples go to JSONL files beside it.
+bootstrap every figure. How subsets combine is the benchmark's own business (its ``aggregate`` and
+``sections``): the harness never asks which benchmark it is scoring. ``Results``
+(``flame.evaluate.results``) is what ``results.json`` holds; per-example predictions and the judged
+examples go to JSONL files beside it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import platform
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from flame import __version__
-from flame.benchmarks import (
-    DEFAULT_LIMIT,
-    SUITES,
-    Benchmark,
-    BenchmarkData,
-    file_benchmark,
-    get_benchmark,
-    load_all_benchmarks,
-    suite_benchmarks,
-)
-from flame.benchmarks.base import describe
+from flame.benchmarks import DEFAULT_LIMIT, Benchmark, BenchmarkData, resolve
+from flame.benchmarks.base import Aggregate, describe
 from flame.evaluate import metrics as M
-from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, bootstrap, mean_over, pooled, single
+from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, Estimate, bootstrap, pooled, single
 from flame.evaluate.calibration import brier_metric, calibration_columns, ece_metric, gives_probabilities
+from flame.evaluate.results import ALL, Kind, MetricEntry, Results
 from flame.types import Example, Judgment, TaskType
 
+__all__ = ["ALL", "MetricEntry", "Results", "evaluate"]
+
 BASELINES = ("length", "random")
-ALL = "all"  # the subset name of a benchmark's (or group's) aggregate
-
-
-# --------------------------------------------------------------------------------- results
-
-
-@dataclass
-class Results:
-    config: dict[str, Any]
-    raters: list[dict[str, Any]]
-    benchmarks: list[dict[str, Any]]
-    metrics: list[dict[str, Any]]
-    counts: list[dict[str, Any]]
-    calibration: list[dict[str, Any]] = field(default_factory=list)
-    contamination: list[dict[str, Any]] = field(default_factory=list)
-    environment: dict[str, Any] = field(default_factory=dict)
-    predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    examples: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    out: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "flame_version": __version__,
-            "config": self.config,
-            "raters": self.raters,
-            "benchmarks": self.benchmarks,
-            "metrics": self.metrics,
-            "counts": self.counts,
-            "calibration": self.calibration,
-            "contamination": self.contamination,
-            "environment": self.environment,
-            "files": {"predictions": "predictions.jsonl", "examples": "examples.jsonl"},
-        }
-
-    def rater_specs(self) -> list[str]:
-        return [r["spec"] for r in self.raters]
-
-    def get(self, rater: str, benchmark: str, metric: str | None = None, subset: str = ALL) -> dict | None:
-        """The metrics entry for (rater, benchmark, subset, metric); metric None: the benchmark's primary."""
-        if metric is None:
-            metric = next((b["primary"] for b in self.benchmarks if b["name"] == benchmark), None)
-            metric = metric or next(
-                (m["metric"] for m in self.metrics if m["benchmark"] == benchmark and m["subset"] == subset),
-                None,
-            )
-        for m in self.metrics:
-            if (m["rater"], m["benchmark"], m["subset"], m["metric"]) == (rater, benchmark, subset, metric):
-                return m
-        return None
-
-    def value(self, rater: str, benchmark: str, metric: str | None = None, subset: str = ALL) -> float:
-        m = self.get(rater, benchmark, metric, subset)
-        if m is None:
-            raise KeyError(f"no metric {metric!r} for {rater} on {benchmark}/{subset}")
-        return m["value"] if m["value"] is not None else math.nan
-
-    def save(self, out: str | Path) -> Path:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(_jsonable(self.to_dict()), indent=1, ensure_ascii=False))
-        _write_jsonl(out / "predictions.jsonl", self.predictions)
-        _write_jsonl(out / "examples.jsonl", self.examples)
-        self.out = out
-        return out / "results.json"
-
-    @classmethod
-    def load(cls, out: str | Path) -> Results:
-        out = Path(out)
-        path = out / "results.json" if out.is_dir() else out
-        if not path.exists():
-            raise FileNotFoundError(f"no results.json in {out}")
-        d = json.loads(path.read_text())
-        base = path.parent
-        return cls(
-            config=d["config"],
-            raters=d["raters"],
-            benchmarks=d["benchmarks"],
-            metrics=[_unjson_entry(m) for m in d["metrics"]],
-            counts=d.get("counts", []),
-            calibration=d.get("calibration", []),
-            contamination=d.get("contamination", []),
-            environment=d.get("environment", {}),
-            predictions=_read_jsonl(base / "predictions.jsonl"),
-            examples=_read_jsonl(base / "examples.jsonl"),
-            out=base,
-        )
-
-
-def _unjson_entry(m: dict[str, Any]) -> dict[str, Any]:
-    return {k: (math.nan if v is None and k in ("value", "ci_low", "ci_high") else v) for k, v in m.items()}
-
-
-def _jsonable(x: Any) -> Any:
-    """NaN → null (JSON has no NaN), numpy scalars → Python numbers."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 # --------------------------------------------------------------------------- environment
@@ -206,38 +82,6 @@ def environment() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- resolution
-
-
-def resolve_benchmarks(items: Sequence[str | Path | Benchmark]) -> list[Benchmark]:
-    """Suite names, benchmark names (``rewardbench=PATH`` too), files and Benchmark objects, each once."""
-    load_all_benchmarks()
-    out: dict[str, Benchmark] = {}
-
-    def add(b: Benchmark) -> None:
-        name, k = b.name, 2
-        while name in out and out[name] is not b:
-            name, k = f"{b.name}_{k}", k + 1
-        if name != b.name:
-            from dataclasses import replace
-
-            b = replace(b, name=name)
-        out.setdefault(name, b)
-
-    for item in items:
-        if isinstance(item, Benchmark):
-            add(item)
-        elif isinstance(item, Path) or (
-            isinstance(item, str) and item not in SUITES and Path(item).suffix in (".jsonl", ".json")
-        ):
-            add(file_benchmark(item))
-        elif item in SUITES:
-            for name in suite_benchmarks(item):
-                add(get_benchmark(name))
-        else:
-            add(get_benchmark(item))
-    if not out:
-        raise ValueError("no benchmark given: name a --suite, a --benchmark or a --file")
-    return list(out.values())
 
 
 def resolve_raters(raters: Sequence[Any], *, baselines: bool, options: dict[str, Any]) -> list[Any]:
@@ -292,17 +136,8 @@ def subset_columns(bench: Benchmark, examples: list[Example], judgments: list, t
     raise ValueError(f"{bench.name}: cannot score {bench.task_type} tasks")
 
 
-def _entry(rater, bench, subset, metric, est, n) -> dict[str, Any]:
-    return {
-        "rater": rater,
-        "benchmark": bench,
-        "subset": subset,
-        "metric": metric,
-        "value": est.value,
-        "ci_low": est.low,
-        "ci_high": est.high,
-        "n": int(n),
-    }
+def _entry(rater: str, name: str, subset: str, metric: str, est: Estimate, n: int, kind: Kind) -> MetricEntry:
+    return MetricEntry(rater, name, subset, metric, est.value, est.low, est.high, int(n), kind)
 
 
 def _metric_table(bench: Benchmark, cols: list[M.Columns]) -> dict[str, tuple[Callable, str]]:
@@ -312,61 +147,44 @@ def _metric_table(bench: Benchmark, cols: list[M.Columns]) -> dict[str, tuple[Ca
     return table
 
 
-def _aggregate_stat(bench: Benchmark, fn: Callable, names: list[str]) -> Callable[[list[M.Columns]], float]:
-    if bench.aggregate == "pooled":
+def aggregate_stat(
+    aggregate: Aggregate | None, fn: Callable[[M.Columns], float], names: list[str]
+) -> Callable[[list[M.Columns]], float]:
+    """A benchmark's (or section's) aggregate as a bootstrap statistic over its subsets' columns: the
+    metric on each subset, then the aggregate of those values by subset name; None pools the rows."""
+    if aggregate is None:
         return pooled(fn)
-    if bench.aggregate == "rewardbench":
-        from flame.benchmarks import rewardbench
 
-        def stat(strata):
-            return rewardbench.score({n: fn(c) for n, c in zip(names, strata, strict=True)})
+    def stat(strata: list[M.Columns]) -> float:
+        return aggregate({n: fn(c) for n, c in zip(names, strata, strict=True)})
 
-        return stat
-    return mean_over(fn)
+    return stat
 
 
 def score_benchmark(
     rater: str, bench: Benchmark, names: list[str], cols: list[M.Columns], *, n_resamples: int, seed: int
-) -> list[dict[str, Any]]:
-    """Entries for each subset and the benchmark aggregate (subset ``all``)."""
+) -> list[MetricEntry]:
+    """Per metric: an entry for each subset (when there are several), each section the benchmark
+    declares (over the subsets of it that were loaded), and the benchmark's aggregate (subset ``all``)."""
     entries = []
-    table = _metric_table(bench, cols)
-    for metric, (fn, ncol) in table.items():
+    for metric, (fn, ncol) in _metric_table(bench, cols).items():
         if len(cols) > 1:
             for name, c in zip(names, cols, strict=True):
                 est = bootstrap(single(fn), [c], n_resamples=n_resamples, seed=seed)
-                entries.append(_entry(rater, bench.name, name, metric, est, M.metric_n(c, ncol)))
-        if bench.aggregate == "rewardbench":
-            if metric != "accuracy":
-                continue
-            entries += _rewardbench_sections(rater, bench, names, cols, fn, n_resamples, seed)
-        est = bootstrap(_aggregate_stat(bench, fn, names), cols, n_resamples=n_resamples, seed=seed)
-        entries.append(_entry(rater, bench.name, ALL, metric, est, sum(M.metric_n(c, ncol) for c in cols)))
+                entries.append(_entry(rater, bench.name, name, metric, est, M.metric_n(c, ncol), "subset"))
+        parts = [
+            (sec.name, sec.aggregate, [i for i, name in enumerate(names) if name in sec.subsets], "section")
+            for sec in bench.sections
+        ]
+        parts.append((ALL, bench.aggregate, list(range(len(names))), "benchmark"))
+        for part, aggregate, idx, kind in parts:
+            if not idx:
+                continue  # a section none of whose subsets was loaded
+            stat = aggregate_stat(aggregate, fn, [names[i] for i in idx])
+            est = bootstrap(stat, [cols[i] for i in idx], n_resamples=n_resamples, seed=seed)
+            n = sum(M.metric_n(cols[i], ncol) for i in idx)
+            entries.append(_entry(rater, bench.name, part, metric, est, n, kind))
     return entries
-
-
-def _rewardbench_sections(rater, bench, names, cols, fn, n_resamples, seed) -> list[dict[str, Any]]:
-    from flame.benchmarks import rewardbench
-
-    out = []
-    for section in (*rewardbench.SECTIONS, rewardbench.PRIOR_SECTION):
-        idx = [i for i, n in enumerate(names) if rewardbench.section_of(n) == section]
-        if not idx:
-            continue
-        sub_names = [names[i] for i in idx]
-
-        def stat(strata, sub_names=sub_names, section=section):
-            return rewardbench.section_scores({n: fn(c) for n, c in zip(sub_names, strata, strict=True)})[
-                section
-            ]
-
-        est = bootstrap(stat, [cols[i] for i in idx], n_resamples=n_resamples, seed=seed)
-        out.append(
-            _entry(
-                rater, bench.name, section, "accuracy", est, sum(M.metric_n(cols[i], "credit") for i in idx)
-            )
-        )
-    return out
 
 
 def score_groups(
@@ -375,12 +193,13 @@ def score_groups(
     *,
     n_resamples: int,
     seed: int,
-) -> list[dict[str, Any]]:
+) -> list[MetricEntry]:
     """Suite groups ("pairwise mean", "factual-consistency mean"): the mean over the group's benchmarks of
-    each benchmark's headline aggregate, bootstrapped over every subset of every member at once."""
+    each benchmark's headline aggregate, bootstrapped over every subset of every member at once. A
+    benchmark without a group stands alone; a group needs two members present."""
     groups: dict[str, list[tuple[Benchmark, list[str], list[M.Columns]]]] = {}
     for item in scored:
-        if item[0].group not in ("files", "extra", "rewardbench"):
+        if item[0].group is not None:
             groups.setdefault(item[0].group, []).append(item)
     entries = []
     for group, members in groups.items():
@@ -392,7 +211,7 @@ def score_groups(
         for b, names, cols in members:
             fn, _ = M.METRICS[b.task_type][b.primary]
             bounds.append((len(strata), len(strata) + len(cols)))
-            stats.append(_aggregate_stat(b, fn, names))
+            stats.append(aggregate_stat(b.aggregate, fn, names))
             strata.extend(cols)
 
         def stat(all_strata, bounds=bounds, stats=stats):
@@ -402,7 +221,7 @@ def score_groups(
 
         est = bootstrap(stat, strata, n_resamples=n_resamples, seed=seed)
         n = sum(M.metric_n(c, M.METRICS[b.task_type][b.primary][1]) for b, _, cols in members for c in cols)
-        entries.append(_entry(rater, group, ALL, metric, est, n))
+        entries.append(_entry(rater, group, ALL, metric, est, n, "group"))
     return entries
 
 
@@ -414,7 +233,7 @@ def evaluate(
     benchmarks: Sequence[str | Path | Benchmark] | str,
     *,
     out: str | Path | None = None,
-    limit: int | None = DEFAULT_LIMIT,
+    limit: int | None = None,
     full: bool = False,
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
@@ -431,9 +250,10 @@ def evaluate(
 ) -> Results:
     """Rate ``benchmarks`` with ``raters`` and score them; write ``out`` (results, predictions, reports).
 
-    ``limit`` caps each task at that many seeded examples (the paper's 256); ``full`` lifts the cap.
-    RewardBench is never capped unless ``limit`` is set explicitly below the default (the paper scores it
-    whole). ``swap`` judges pairwise examples in both orders (consistency is then reported).
+    ``limit`` caps every subset of every benchmark at that many seeded examples. Without it each subset is
+    capped at ``DEFAULT_LIMIT`` (the paper's 256), except in benchmarks that declare they are scored whole
+    (RewardBench, as the paper does); ``full`` lifts every cap. ``swap`` judges pairwise examples in both
+    orders (consistency is then reported).
     """
     log = log or (lambda msg: None)
     if isinstance(raters, str):
@@ -442,22 +262,21 @@ def evaluate(
         benchmarks = [benchmarks]
     options = {"swap": swap, **(rater_options or {})}
     rater_objs = resolve_raters(raters, baselines=baselines, options=options)
-    benches = resolve_benchmarks(benchmarks)
+    benches = resolve(benchmarks)
 
     # Load each benchmark once: every rater sees the same rows.
     loaded: list[BenchmarkData] = []
+    caps: dict[str, int | None] = {}
     for b in benches:
-        cap = None if full else limit
-        if b.aggregate == "rewardbench" and not full and limit == DEFAULT_LIMIT:
-            cap = None
-        data = b.load(limit=cap, seed=seed)
+        caps[b.name] = b.rows_per_subset(limit, full)
+        data = b.load(limit=caps[b.name], seed=seed)
         if data.n_problems:
             log(f"{b.name}: {data.n_problems} malformed rows skipped (e.g. {data.problems[0]})")
         loaded.append(data)
 
     findings = _contamination(rater_objs, loaded, allow_overlap, log)
 
-    metrics_list: list[dict[str, Any]] = []
+    metrics_list: list[MetricEntry] = []
     counts: list[dict[str, Any]] = []
     calib: list[dict[str, Any]] = []
     predictions: list[dict[str, Any]] = []
@@ -486,8 +305,8 @@ def evaluate(
                 ece = bootstrap(single(ece_metric), [cc], n_resamples=n_resamples, seed=seed)
                 brier = bootstrap(single(brier_metric), [cc], n_resamples=n_resamples, seed=seed)
                 n = len(cc["confidence"])
-                metrics_list.append(_entry(r.spec, b.name, ALL, "ece", ece, n))
-                metrics_list.append(_entry(r.spec, b.name, ALL, "brier", brier, n))
+                metrics_list.append(_entry(r.spec, b.name, ALL, "ece", ece, n, "benchmark"))
+                metrics_list.append(_entry(r.spec, b.name, ALL, "brier", brier, n, "benchmark"))
                 calib.append(
                     {
                         "rater": r.spec,
@@ -505,7 +324,10 @@ def evaluate(
             "raters": [r.spec for r in rater_objs],
             "benchmarks": [b.name for b in benches],
             "requested": [str(b) if not isinstance(b, Benchmark) else b.name for b in benchmarks],
-            "limit": None if full else limit,
+            # The cap asked for (None: --full); limit_explicit False: the default, which benchmarks scored
+            # whole ignore. Each benchmark record's "cap" says what was applied to it.
+            "limit": None if full else (DEFAULT_LIMIT if limit is None else limit),
+            "limit_explicit": limit is not None and not full,
             "full": full,
             "seed": seed,
             "bootstrap": {
@@ -522,7 +344,7 @@ def evaluate(
             "rater_options": {k: v for k, v in options.items() if k != "swap"},
         },
         raters=[rater_record(r) for r in rater_objs],
-        benchmarks=[_benchmark_record(d) for d in loaded],
+        benchmarks=[_benchmark_record(d, caps[d.benchmark.name]) for d in loaded],
         metrics=metrics_list,
         counts=counts,
         calibration=calib,
@@ -614,10 +436,11 @@ def _example_row(bench: str, subset: str, ex: Example) -> dict[str, Any]:
     }
 
 
-def _benchmark_record(d: BenchmarkData) -> dict[str, Any]:
+def _benchmark_record(d: BenchmarkData, cap: int | None) -> dict[str, Any]:
     rec = describe(d.benchmark)
     rec.update(
         {
+            "cap": cap,
             "source": d.source,
             "n": d.n,
             "subsets": [

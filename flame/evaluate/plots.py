@@ -19,7 +19,7 @@ def _plt():
 
 def summary_chart(rows: list[dict[str, Any]], raters: list[str], path: Path, title: str = "") -> Path:
     """Grouped bars: one group per (benchmark, metric) row, one bar per rater, 95% CI whiskers; a dashed
-    mark where a human ceiling is known. ``rows``: {"label", "cells": {rater: entry}, "human": value}."""
+    mark where a human ceiling is known. ``rows``: {"label", "cells": {rater: MetricEntry}, "human": value}."""
     plt = _plt()
     n_rows, n_r = max(len(rows), 1), max(len(raters), 1)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * n_rows * (0.6 + 0.25 * n_r)), 4.2))
@@ -28,12 +28,12 @@ def summary_chart(rows: list[dict[str, Any]], raters: list[str], path: Path, tit
         xs, ys, lo, hi = [], [], [], []
         for i, row in enumerate(rows):
             e = row["cells"].get(rater)
-            if e is None or e["value"] is None or _nan(e["value"]):
+            if e is None or _nan(e.value):
                 continue
             xs.append(i - 0.4 + width * (k + 0.5))
-            ys.append(e["value"])
-            lo.append(e["value"] - e["ci_low"] if not _nan(e["ci_low"]) else 0.0)
-            hi.append(e["ci_high"] - e["value"] if not _nan(e["ci_high"]) else 0.0)
+            ys.append(e.value)
+            lo.append(e.value - e.ci_low if not _nan(e.ci_low) else 0.0)
+            hi.append(e.ci_high - e.value if not _nan(e.ci_high) else 0.0)
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=rater)
     for i, row in enumerate(rows):
         if row.get("human") is not None:

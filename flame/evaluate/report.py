@@ -11,10 +11,11 @@ import base64
 import html
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from flame.evaluate.harness import ALL, Results
+from flame.evaluate.results import ALL, MetricEntry, Results
 
 BASELINES = ("length", "random")
 MAX_DISAGREEMENTS = 400  # shown in the HTML; the count of all of them is stated beside the list
@@ -31,12 +32,12 @@ def fmt(x: Any, digits: int = 3) -> str:
     return "–" if _nan(x) else f"{x:.{digits}f}"
 
 
-def cell(e: dict[str, Any] | None) -> str:
+def cell(e: MetricEntry | None) -> str:
     """``0.773 [0.679, 0.859] n=64``: value, 95% CI and n in every cell."""
     if e is None:
         return ""
-    ci = "" if _nan(e["ci_low"]) else f" [{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
-    return f"{fmt(e['value'])}{ci} n={e['n']}"
+    ci = "" if _nan(e.ci_low) else f" [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
+    return f"{fmt(e.value)}{ci} n={e.n}"
 
 
 # ------------------------------------------------------------------------------ combining runs
@@ -66,7 +67,11 @@ def combine(runs: list[Results], labels: list[str] | None = None) -> Results:
             {**x, "spec": f"{lab}/{x['spec']}"} for lab, r in zip(labels, runs, strict=True) for x in r.raters
         ],
         benchmarks=list(benches.values()),
-        metrics=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.metrics, lab)],
+        metrics=[
+            replace(m, rater=f"{lab}/{m.rater}")
+            for lab, r in zip(labels, runs, strict=True)
+            for m in r.metrics
+        ],
         counts=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.counts, lab)],
         calibration=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.calibration, lab)],
         contamination=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.contamination, lab)],
@@ -81,20 +86,18 @@ def combine(runs: list[Results], labels: list[str] | None = None) -> Results:
 
 
 def summary_rows(results: Results) -> list[dict[str, Any]]:
-    """One row per benchmark headline (plus swap consistency, RewardBench sections) and per group."""
+    """One row per benchmark headline (plus swap consistency, and the primary metric of each section the
+    benchmark declares, e.g. RewardBench's) and per group."""
     raters = results.rater_specs()
-    index = {(m["rater"], m["benchmark"], m["subset"], m["metric"]): m for m in results.metrics}
+    index = {m.key(): m for m in results.metrics}
     rows = []
-    names = [b["name"] for b in results.benchmarks]
     for b in results.benchmarks:
         metrics = [b["primary"]]
-        if any(m["benchmark"] == b["name"] and m["metric"] == "consistency" for m in results.metrics):
+        if any(m.benchmark == b["name"] and m.metric == "consistency" for m in results.metrics):
             metrics.append("consistency")
-        subsets = [ALL]
-        if b["aggregate"] == "rewardbench":
-            subsets = [ALL, "Chat", "Chat Hard", "Safety", "Reasoning", "Prior Sets"]
+        subsets = [ALL, *(s["name"] for s in b.get("sections") or [])]
         for subset in subsets:
-            for metric in metrics if subset == ALL else ["accuracy"]:
+            for metric in metrics if subset == ALL else [b["primary"]]:
                 cells = {r: index.get((r, b["name"], subset, metric)) for r in raters}
                 if not any(cells.values()):
                     continue
@@ -110,9 +113,9 @@ def summary_rows(results: Results) -> list[dict[str, Any]]:
                         "human": human,
                     }
                 )
-    groups = list(dict.fromkeys(m["benchmark"] for m in results.metrics if m["benchmark"] not in names))
+    groups = list(dict.fromkeys(m.benchmark for m in results.metrics if m.kind == "group"))
     for g in groups:
-        metric = next(m["metric"] for m in results.metrics if m["benchmark"] == g)
+        metric = next(m.metric for m in results.metrics if m.benchmark == g)
         cells = {r: index.get((r, g, ALL, metric)) for r in raters}
         rows.append(
             {
@@ -130,8 +133,8 @@ def summary_rows(results: Results) -> list[dict[str, Any]]:
 
 def detail_rows(results: Results, bench: str) -> list[dict[str, Any]]:
     raters = results.rater_specs()
-    keys = list(dict.fromkeys((m["subset"], m["metric"]) for m in results.metrics if m["benchmark"] == bench))
-    index = {(m["rater"], m["subset"], m["metric"]): m for m in results.metrics if m["benchmark"] == bench}
+    keys = list(dict.fromkeys((m.subset, m.metric) for m in results.metrics if m.benchmark == bench))
+    index = {(m.rater, m.subset, m.metric): m for m in results.metrics if m.benchmark == bench}
     return [
         {"subset": s, "metric": metric, "cells": {r: index.get((r, s, metric)) for r in raters}}
         for s, metric in keys
@@ -152,11 +155,13 @@ def _run_lines(results: Results) -> list[str]:
     if "runs" in c:
         return [f"Comparing runs: {', '.join(env.get('compared', []))}."]
     versions = env.get("versions", {})
+    whole = [b["name"] for b in results.benchmarks if "cap" in b and b["cap"] is None and c.get("limit")]
     return [
         f"- raters: {', '.join(results.rater_specs())}",
         f"- benchmarks: {', '.join(b['name'] for b in results.benchmarks)}",
-        f"- examples per task: {'all' if c.get('limit') is None else c.get('limit')} (seed {c.get('seed')}); "
-        f"position swap: {'on' if c.get('swap') else 'off'}; gold ties: {c.get('ties')}",
+        f"- examples per task: {'all' if c.get('limit') is None else c.get('limit')} (seed {c.get('seed')})"
+        + (f", except {', '.join(whole)}: scored whole" if whole else "")
+        + f"; position swap: {'on' if c.get('swap') else 'off'}; gold ties: {c.get('ties')}",
         f"- confidence intervals: 95% percentile bootstrap, {c.get('bootstrap', {}).get('resamples')} "
         f"resamples stratified by subset, seed {c.get('bootstrap', {}).get('seed')}",
         f"- flame {versions.get('flame')}, git {env.get('git_commit')}, {env.get('time')}",
@@ -277,13 +282,13 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
-def _html_cell(e: dict[str, Any] | None) -> str:
+def _html_cell(e: MetricEntry | None) -> str:
     if e is None:
         return '<td class="num"></td>'
-    ci = "" if _nan(e["ci_low"]) else f" <span class=ci>[{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]</span>"
+    ci = "" if _nan(e.ci_low) else f" <span class=ci>[{fmt(e.ci_low)}, {fmt(e.ci_high)}]</span>"
     return (
-        f'<td class="num" data-value="{fmt(e["value"])}" data-n="{e["n"]}">{fmt(e["value"])}{ci}'
-        f" <span class=ci>n={e['n']}</span></td>"
+        f'<td class="num" data-value="{fmt(e.value)}" data-n="{e.n}">{fmt(e.value)}{ci}'
+        f" <span class=ci>n={e.n}</span></td>"
     )
 
 

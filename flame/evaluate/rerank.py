@@ -266,7 +266,8 @@ def run_rerank(
     batch_size: int = 8,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    from flame.evaluate.harness import _jsonable, rate_examples, resolve_raters
+    from flame.evaluate.harness import rate_examples, resolve_raters
+    from flame.evaluate.results import jsonable
 
     log = log or (lambda m: None)
     problems: list[str] = []
@@ -321,9 +322,9 @@ def run_rerank(
         with open(out / "picks.jsonl", "w", encoding="utf-8") as f:
             for it, r in zip(items, rows, strict=True):
                 f.write(
-                    json.dumps(_jsonable({**r, "candidate": it.candidates[r["picked"]]}), ensure_ascii=False)
+                    json.dumps(jsonable({**r, "candidate": it.candidates[r["picked"]]}), ensure_ascii=False)
                     + "\n"
                 )
-        (out / "rerank.json").write_text(json.dumps(_jsonable(summary), indent=1))
+        (out / "rerank.json").write_text(json.dumps(jsonable(summary), indent=1))
         lines.append(f"wrote {out / 'picks.jsonl'}, {out / 'rerank.json'}")
     return summary

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flame.evaluate.harness import ALL
 from flame.evaluate.report import _nan as _missing
 from flame.evaluate.report import fmt
+from flame.evaluate.results import ALL
 
 CONSISTENCY = "position consistency"
 

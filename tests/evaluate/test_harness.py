@@ -59,14 +59,14 @@ def test_length_accuracy_by_hand_and_files(tmp_path, bench):
     res = evaluate([], [bench], out=out, n_resamples=200, cache=tmp_path / "c.sqlite")
     assert res.rater_specs() == ["length", "random"]
     entry = res.get("length", "pairs", "accuracy")
-    assert entry["value"] == pytest.approx(1.5 / 3) and entry["n"] == 3
-    assert entry["ci_low"] <= entry["value"] <= entry["ci_high"]
+    assert entry.value == pytest.approx(1.5 / 3) and entry.n == 3 and entry.kind == "benchmark"
+    assert entry.ci_low <= entry.value <= entry.ci_high
     counts = {c["rater"]: c for c in res.counts}
     assert counts["length"]["ties_excluded"] == 1
     d = json.loads((out / "results.json").read_text())
-    assert {"rater", "benchmark", "subset", "metric", "value", "ci_low", "ci_high", "n"} <= set(
-        d["metrics"][0]
-    )
+    assert set(d["metrics"][0]) == {
+        "rater", "benchmark", "subset", "metric", "value", "ci_low", "ci_high", "n", "kind"
+    }  # fmt: skip
     assert d["config"]["seed"] == 0 and d["environment"]["versions"]["flame"] == flame.__version__
     assert d["benchmarks"][0]["malformed_rows"] == 2 and d["benchmarks"][0]["n"] == 4
     assert any(":5:" in p or ":6:" in p for p in d["benchmarks"][0]["problems"])
@@ -77,6 +77,7 @@ def test_length_accuracy_by_hand_and_files(tmp_path, bench):
     assert (out / "report.html").exists() and (out / "plots" / "summary.png").stat().st_size > 1000
     again = Results.load(out)
     assert again.value("length", "pairs", "accuracy") == pytest.approx(0.5)
+    assert again.metrics == res.metrics  # typed entries survive the round trip through results.json
 
 
 def test_flame_evaluate_is_callable_and_takes_rater_objects(tmp_path, bench):
@@ -113,7 +114,7 @@ def test_a_rater_failing_mid_run_resumes_from_the_cache(tmp_path):
     fresh = FakeRater()
     res = evaluate([fresh], [path], batch_size=2, cache=cache, baselines=False, n_resamples=10)
     assert fresh.n_judged == 4  # the first batch came from the cache
-    assert res.get("fake", "six", "accuracy")["n"] == 6
+    assert res.get("fake", "six", "accuracy").n == 6
 
 
 def test_empty_benchmark_is_a_clear_error(tmp_path):

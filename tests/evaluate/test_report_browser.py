@@ -110,7 +110,7 @@ def test_summary_table_in_headless_chromium(tmp_path):
     first = body[0]
     assert first[0] == "pairs" and first[1] == "accuracy"
     length = res.get("length", "pairs", "accuracy")
-    assert length["value"] == pytest.approx(0.75)  # right on rows 1, 3, 4
+    assert length.value == pytest.approx(0.75)  # right on rows 1, 3, 4
     assert first[3].startswith("0.750 [") and first[3].endswith("n=4")
     assert first[2].startswith(f"{res.value('fake', 'pairs', 'accuracy'):.3f}")
     # The page is self-contained: the plots are inline, and the disagreement filter is populated.
