@@ -4,9 +4,9 @@
     POST /v1/chat/completions    OpenAI-compatible, with logprobs/top_logprobs (see flame/serve/chat.py)
     GET  /v1/models              the one model (the rater spec), for OpenAI clients that list models
     GET  /v1/reports[/PATH]      the files `flame eval` wrote under --reports
-    GET  /health                 liveness, queue depth (no key needed)
+    GET  /health                 liveness, queue depth, timed-out calls still running (no key needed)
     GET  /metrics                Prometheus text
-    GET  /                       the web page
+    GET  /  (and HEAD)           the web page
 
 Every error is JSON ``{"error": {"message", "type", "code"}}`` (OpenAI's shape, so its clients show the
 message); unexpected exceptions become a 500 that names only the request id, and the traceback goes to

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from flame.cliargs import NON_NEGATIVE_INT, PORT, POSITIVE_FLOAT, POSITIVE_INT, float_range
+from flame.cliargs import NON_NEGATIVE_INT, PORT, POSITIVE_FLOAT, POSITIVE_INT, TOKEN_BUDGET, float_range
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -30,7 +30,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size", type=POSITIVE_INT, default=None, help="rows per forward pass inside the model rater"
     )
-    p.add_argument("--max-length", type=POSITIVE_INT, default=None, help="token budget of a model rater")
+    p.add_argument("--max-length", type=TOKEN_BUDGET, default=None, help="token budget of a model rater")
     # Every limit below is checked again by `Settings` (the Python API), so neither path can build a
     # zero-sized batch (a busy loop) or a limit that refuses everything.
     p.add_argument("--max-batch", type=POSITIVE_INT, default=32, help="items per rater call (micro-batch)")

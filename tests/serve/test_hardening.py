@@ -72,6 +72,7 @@ BAD_SERVE_FLAGS = [
     ("--port", "70000"),
     ("--seed", "-1"),
     ("--max-length", "0"),
+    ("--max-length", "10"),  # below TOKEN_BUDGET, as on flame rate
     ("--batch-size", "0"),
     ("--max-batch", "1.5"),
 ]
