@@ -55,6 +55,8 @@ def to_float(value, name: str) -> float:
         out = float(value)
     except (TypeError, ValueError):
         raise BadRow(f"{name} is not a number: {value!r}") from None
+    except OverflowError:  # an integer of 400 digits: no float holds it
+        raise BadRow(f"{name} is too large for a number ({len(str(value))} digits)") from None
     if out != out:  # NaN
         raise BadRow(f"{name} is NaN")
     return out

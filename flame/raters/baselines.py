@@ -99,7 +99,9 @@ class FakeRater(BaseRater):
             if ex.labels is None:
                 out.append(_generative(ex, f"fake-{h[:8]}"))
                 continue
-            weights = [1.0 + int(h[2 * i : 2 * i + 2], 16) for i in range(len(ex.labels))]
+            # One byte of a hash per label; a label space longer than one digest (32 labels) hashes on.
+            digest = h + "".join(stable_hash(h, k) for k in range(1, 1 + len(ex.labels) // 32))
+            weights = [1.0 + int(digest[2 * i : 2 * i + 2], 16) for i in range(len(ex.labels))]
             total = sum(weights)
             out.append(
                 judgment_from_probs(

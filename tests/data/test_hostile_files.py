@@ -142,3 +142,24 @@ def test_property_every_good_row_kept_every_bad_line_reported(tmp_path, lines):
     assert reported == bad  # each bad line reported once, by its number; no good row reported
     assert len(loaded.problems) == len(bad)
     assert all("\n" not in p for p in loaded.problems)
+
+
+def test_a_scale_end_too_large_for_a_float_is_a_problem(tmp_path):
+    rows = [
+        {"id": "ok", "prompt": "p", "response": "r", "scale": [1, 5], "score": 3},
+        '{"id": "huge", "prompt": "p", "response": "r", "scale": [1, ' + "9" * 400 + "]}",
+    ]
+    loaded = load_benchmark_file(write_benchmark_file(tmp_path / "s.jsonl", rows))
+    assert [ex.id for ex in loaded.examples] == ["ok"]
+    assert loaded.problems == [f"{tmp_path / 's.jsonl'}:2: scale max is too large for a number (400 digits)"]
+
+
+def test_a_hundred_labels_are_judged_by_the_fake_rater(tmp_path):
+    from flame.raters.baselines import FakeRater
+
+    labels = [f"label {i}" for i in range(100)]
+    row = {"fields": {"text": "t"}, "labels": labels, "instruction": "Pick one.", "label": "label 7"}
+    loaded = load_benchmark_file(write_benchmark_file(tmp_path / "c.jsonl", [row]))
+    (judgment,) = FakeRater().judge(loaded.examples)
+    assert list(judgment.probs) == labels and sum(judgment.probs.values()) == pytest.approx(1.0)
+    assert len(set(judgment.probs.values())) > 32  # every label has its own weight, not one digest's worth
