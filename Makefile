@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install browser demo test lint format clean
+.PHONY: install browser demo test check lint format clean
 
 install: $(STAMP)
 
@@ -32,6 +32,13 @@ test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# The inner loop: lint and every test that needs no real model, no shared data and no browser (the markers of
+# pyproject.toml); `make test` stays everything, as CI runs it.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q -m "not model and not data and not browser and not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
