@@ -222,6 +222,22 @@ def test_training_eval_metrics_equal_rating_the_saved_model(toy_registry, tiny_m
     assert logged["accuracy"] == accuracy
 
 
+def test_a_lora_model_in_training_scores_like_its_merged_weights_rated(sharp_causal, tmp_path):
+    """A LoRA run evaluates through the PEFT wrapper: the fp32 head is found through its base model (the
+    wrapper's own ``.model`` is the whole causal LM, whose output has no hidden state to project)."""
+    peft = pytest.importorskip("peft")
+    model, tokenizer, _ = _training_side(sharp_causal)
+    lora = peft.LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    wrapped = peft.get_peft_model(model, lora)
+    exs = examples()
+    trained = label_probs(wrapped, tokenizer, exs, max_length=MAX_LENGTH, batch_size=2)
+    wrapped.merge_and_unload().save_pretrained(tmp_path / "merged")
+    tokenizer.save_pretrained(tmp_path / "merged")
+    rated = load_rater(f"hf:{tmp_path / 'merged'}", dtype="fp32", max_length=MAX_LENGTH).judge(exs)
+    for p, j in zip(trained, rated, strict=True):
+        assert p == pytest.approx(j.probs, abs=FP32_TOL)
+
+
 # ------------------------------------------------------------------------------------------ truncation
 
 
