@@ -191,7 +191,8 @@ def test_in_training_scores_under_bf16_autocast(folder):
         assert p == pytest.approx(b.probs, abs=BF16_TOL)  # bf16 weights: rounded once more
 
 
-def test_training_eval_metrics_equal_rating_the_saved_model(toy_registry, tiny_model, tmp_path):
+@pytest.mark.parametrize("kind", ["causal", pytest.param("seq2seq", marks=pytest.mark.slow)])
+def test_training_eval_metrics_equal_rating_the_saved_model(kind, toy_registry, tmp_path, request):
     """End to end: the eval line `flame train` logs at its last step is what rating its final/ model gives."""
     from flame.data.collection import load_examples
     from flame.train.config import RunConfig, from_dict
@@ -202,7 +203,11 @@ def test_training_eval_metrics_equal_rating_the_saved_model(toy_registry, tiny_m
         RunConfig,
         {
             "run_dir": str(tmp_path / "run"),
-            "model": {"base": str(tiny_model), "dtype": "fp32", "dropout": 0.0},
+            "model": {
+                "base": str(request.getfixturevalue(f"sharp_{'t5' if kind == 'seq2seq' else kind}")),
+                "dtype": "fp32",
+                "dropout": 0.0,
+            },
             "data": {"mixture": toys.TOY_MIXTURE, "max_length": 64, "decontaminate": False},
             "optim": {"lr": 1e-3, "warmup_steps": 1},
             "train": {"steps": 2, "batch_size": 2, "micro_batch_size": 2, "save_every": 0, "progress": False},
