@@ -41,7 +41,6 @@ from flame.errors import CliError, FlameError
 
 DEFAULT_MIRROR = "https://raw.githubusercontent.com"
 MIRROR_ENV = "FLAME_DATA_MIRROR"
-CHUNK = 1 << 16
 
 
 class DownloadError(FlameError):
@@ -228,7 +227,8 @@ def fetch(client, url: str, part: Path, advance: Callable[[int], None] = lambda 
     import httpx
 
     have = part.stat().st_size if part.is_file() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
+    # identity: a range counts bytes of the file itself, not of a compressed transfer of it.
+    headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
     try:
         with client.stream("GET", url, headers=headers) as r:
             if r.status_code == 416 and have:
@@ -244,9 +244,13 @@ def fetch(client, url: str, part: Path, advance: Callable[[int], None] = lambda 
                 mode = "wb"
             else:
                 raise DownloadError(f"HTTP {r.status_code} for {url}")
+            if r.headers.get("content-encoding", "identity") != "identity":
+                raise DownloadError(
+                    f"{url} came {r.headers['content-encoding']}-encoded although identity was asked"
+                )
             part.parent.mkdir(parents=True, exist_ok=True)
             with part.open(mode) as f:
-                for chunk in r.iter_bytes(CHUNK):
+                for chunk in r.iter_raw():  # as it arrives: a broken connection loses nothing received
                     f.write(chunk)
                     advance(len(chunk))
     except httpx.HTTPError as e:
@@ -318,13 +322,14 @@ def download(
             headers={"User-Agent": f"flame-autorater/{__version__}"},
         )
     outcomes = []
+    console = Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
-        console=Console(stderr=True),
-        disable=not show_progress,
+        console=console,
+        disable=not show_progress or not console.is_terminal,  # no bar frames in logs and pipes
     )
     try:
         with progress:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import sys
 import tarfile
 import threading
 from functools import partial
@@ -57,19 +58,22 @@ class RangeHandler(SimpleHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
-        self.wfile.write(data[start:])
+        # A connection that breaks after `cut` bytes, once: what a flaky network does to a long download.
+        cut = self.server.cut.pop(self.path, None)
+        self.wfile.write(data[start:] if cut is None else data[start : start + cut])
 
 
 @pytest.fixture
 def mirror(tmp_path):
-    """(base URL, served folder, request log) of a loopback server; put files at served/repo/commit/path."""
+    """(base URL, served folder, server) of a loopback server; put files at served/repo/commit/path. The
+    server logs (path, Range) in `server.requests`; `server.cut[path] = n` breaks one answer after n bytes."""
     served = tmp_path / "mirror"
     served.mkdir()
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(served)))
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server.requests, server.cut = [], {}
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", served, server.requests
+    yield f"http://127.0.0.1:{server.server_address[1]}", served, server
     server.shutdown()
     server.server_close()
 
@@ -146,7 +150,8 @@ def test_the_shared_copy_verifies_in_place():
 
 @needs_shared
 def test_real_pins_download_from_upstream_shaped_files(mirror, tmp_path):
-    url, served, requests = mirror
+    url, served, server = mirror
+    requests = server.requests
     by_name = {p.stored: p for p in PINS}
     chosen = [
         "felm/felm_math.jsonl",  # plain, renamed upstream (data/test/math.jsonl)
@@ -255,6 +260,16 @@ def test_xlsx_to_csv_verifies_rows_not_bytes(mirror, tmp_path):
     assert dl.verified_on_disk(pin, tmp_path / "root" / pin.stored)
 
 
+def test_without_openpyxl_the_xlsx_file_fails_with_the_reason(mirror, tmp_path, monkeypatch):
+    url, served, _ = mirror
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl now raises ImportError
+    pin = pin_for("fix/s.csv.gz", "s.xlsx", b"", b"", steps=("xlsx_to_csv", "gzip"), rows=0, rows_sha256="0")
+    serve(served, pin, b"PK not really a workbook")
+    outcome = run([pin], tmp_path / "root", url)[pin.stored]
+    assert outcome.status == "failed" and "needs openpyxl" in outcome.detail
+    assert not (tmp_path / "root" / pin.stored).exists()
+
+
 def test_rows_digest_ignores_number_formatting_and_trailing_empty_cells():
     assert dl.rows_digest([["a", "3.0", ""]]) == dl.rows_digest([["a", "3"]])
     assert dl.rows_digest([["a", "3.5"]]) != dl.rows_digest([["a", "3"]])
@@ -269,7 +284,8 @@ def test_drop_wmt_metadata_keeps_line_endings():
 
 
 def test_a_corrupted_file_is_refused_and_verified_files_are_left_alone(mirror, tmp_path):
-    url, served, requests = mirror
+    url, served, server = mirror
+    requests = server.requests
     good, bad = b"good file\n", b"what upstream should have\n"
     pins = [pin_for("fix/good.txt", "good.txt", good), pin_for("fix/bad.txt", "bad.txt", bad)]
     root = tmp_path / "root"
@@ -290,7 +306,8 @@ def test_a_corrupted_file_is_refused_and_verified_files_are_left_alone(mirror, t
 
 
 def test_a_partial_download_resumes_with_range(mirror, tmp_path):
-    url, served, requests = mirror
+    url, served, server = mirror
+    requests = server.requests
     data = bytes(range(256)) * 1000
     pin = pin_for("fix/big.bin", "big.bin", data)
     serve(served, pin, data)
@@ -303,8 +320,25 @@ def test_a_partial_download_resumes_with_range(mirror, tmp_path):
     assert not (root / "fix/big.bin.part").exists()
 
 
+def test_a_broken_connection_keeps_the_part_and_the_next_run_resumes_it(mirror, tmp_path):
+    url, served, server = mirror
+    data = b"abcdefghij" * 5000
+    pin = pin_for("fix/flaky.bin", "flaky.bin", data)
+    serve(served, pin, data)
+    server.cut[f"/test/repo/{COMMIT}/flaky.bin"] = 20_000
+    root = tmp_path / "root"
+    first = run([pin], root, url)[pin.stored]
+    assert first.status == "failed" and "partial download is kept" in first.detail
+    assert (root / "fix/flaky.bin.part").stat().st_size == 20_000
+    assert not (root / "fix/flaky.bin").exists()
+    assert run([pin], root, url)[pin.stored].status == "fetched"
+    assert (root / "fix/flaky.bin").read_bytes() == data
+    assert [r[1] for r in server.requests] == [None, "bytes=20000-"]
+
+
 def test_a_complete_part_is_used_and_a_bad_part_is_fetched_again(mirror, tmp_path):
-    url, served, requests = mirror
+    url, served, server = mirror
+    requests = server.requests
     data = b"0123456789" * 100
     pins = [pin_for("fix/done.bin", "done.bin", data), pin_for("fix/wrong.bin", "wrong.bin", data)]
     for p in pins:
@@ -326,7 +360,8 @@ def test_a_missing_upstream_file_is_reported(mirror, tmp_path):
 
 
 def test_an_already_verified_file_is_not_fetched_again(mirror, tmp_path):
-    url, served, requests = mirror
+    url, served, server = mirror
+    requests = server.requests
     text = b"line\n" * 10
     pin = pin_for("fix/t.jsonl.gz", "t.jsonl", gzip.compress(text), text, steps=("gzip",))
     serve(served, pin, text)
@@ -364,3 +399,14 @@ def test_cli_exit_codes_and_one_line_per_failure(mirror, tmp_path, monkeypatch, 
     assert args.func(args) == 0
     with pytest.raises(CliError, match="did you mean one"):
         dl.select_pins(["onee"])
+
+
+def test_the_progress_bar_draws_on_a_terminal(mirror, tmp_path, monkeypatch, capsys):
+    url, served, _ = mirror
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich treats stderr as a terminal
+    data = b"x" * 300_000
+    pin = pin_for("fix/bar.bin", "bar.bin", data)
+    serve(served, pin, data)
+    assert dl.download([pin], tmp_path / "root", mirror=url)[0].status == "fetched"
+    err = capsys.readouterr().err
+    assert "1 files" in err and "━" in err
