@@ -208,7 +208,7 @@ def convert(pin, raw: bytes) -> bytes:
 
 def stored_bytes(pin, content: bytes) -> bytes:
     # mtime=0: the same content always gives the same .gz bytes, whatever day it was downloaded.
-    return gzip.compress(content, compresslevel=9, mtime=0) if "gzip" in pin.steps else content
+    return gzip.compress(content, compresslevel=6, mtime=0) if "gzip" in pin.steps else content
 
 
 # ------------------------------------------------------------------------------------------ fetching
