@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from flame import __version__
 from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
+from flame.errors import CliError, run_command
 
 
 def _console():
@@ -302,26 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from flame.data.paths import DataRootError
-    from flame.registry import UnknownNameError
-
-    try:
-        rc = args.func(args) or 0
-        sys.stdout.flush()  # a pipe's reader that left is noticed here, not at interpreter exit
-        return rc
-    except (CliError, DataRootError, UnknownNameError, FileNotFoundError) as e:
-        print(f"flame: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("flame: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # `flame cache info | head`: the reader left. Python would still flush stdout at exit and fail again,
-        # so stdout is pointed at /dev/null first (the recipe of Python's signal documentation).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    """Parse ``argv`` and run the subcommand under the one error policy (see `flame.errors.run_command`):
+    a known error (`flame.errors.FlameError`) is one line and exit status 2; anything else keeps its traceback."""
+    args = build_parser().parse_args(argv)
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flame.cliargs import POSITIVE_INT, env_int
+from flame.errors import FlameError
 
 SUITE = "heldout_v1"
 # 48 examples per task: 95% CIs of about ±0.14 on an accuracy, and the eval of three 135M-parameter
@@ -400,8 +401,8 @@ def plan(s: Settings) -> list[tuple[str, float, bool]]:
 # ------------------------------------------------------------------------------------------ stages
 
 
-class StageError(RuntimeError):
-    pass
+class StageError(FlameError, RuntimeError):
+    """A stage's `flame` command failed; the message names the command."""
 
 
 def flame(*argv: str) -> None:

@@ -7,10 +7,12 @@ import difflib
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
+from flame.errors import FlameError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(FlameError, KeyError):
     """An unknown name, with the closest registered names in the message."""
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it readable.

@@ -19,6 +19,7 @@ from flame.benchmarks.base import (
     file_benchmark,
     mean_of_subsets,
 )
+from flame.errors import UsageError
 
 __all__ = [
     "BENCHMARKS",
@@ -61,7 +62,7 @@ def get_benchmark(name: str) -> Benchmark:
 
         return importlib.import_module(FILE_BACKED[base]).benchmark(path or None)
     if sep:
-        raise ValueError(f"only {', '.join(FILE_BACKED)} take =PATH; got {name!r}")
+        raise UsageError(f"only {', '.join(FILE_BACKED)} take =PATH; got {name!r}")
     registry = load_all_benchmarks()
     if name not in registry and name.endswith("_dev"):
         from flame.benchmarks.suites import heldin_benchmarks
@@ -111,5 +112,5 @@ def resolve(items: Sequence[str | Path | Benchmark]) -> list[Benchmark]:
         else:
             add(get_benchmark(item))
     if not out:
-        raise ValueError("no benchmark given: name a --suite, a --benchmark or a --file")
+        raise UsageError("no benchmark given: name a --suite, a --benchmark or a --file")
     return list(out.values())

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flame.errors import FlameError
 from flame.jsonio import JsonTextError, parse_json, read_jsonl
 from flame.registry import Registry
 from flame.types import Example, TaskType
@@ -48,7 +49,7 @@ class Section:
     aggregate: Aggregate = mean_of_subsets
 
 
-class EmptyBenchmarkError(ValueError):
+class EmptyBenchmarkError(FlameError, ValueError):
     """A benchmark (or file) with no usable rows: a clear error, never a silent zero."""
 
 

@@ -44,6 +44,7 @@ from flame.adhoc import (
 )
 from flame.data.preprocess import rescale_to_label, to_float
 from flame.data.task import BadRow
+from flame.errors import FlameError
 from flame.jsonio import read_jsonl
 from flame.types import PAIRWISE_LABELS_WITH_TIE, Example, TaskType, check_labels
 
@@ -60,7 +61,7 @@ __all__ = [  # the default instructions live in flame.adhoc; re-exported for the
 FORMATS = ("pairwise", "pointwise", "classification")
 
 
-class BenchmarkFileError(FileNotFoundError):
+class BenchmarkFileError(FlameError, FileNotFoundError):
     """The benchmark file is missing or unreadable: one clear message naming the path."""
 
 

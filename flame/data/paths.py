@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from flame.errors import FlameError
 
-class DataRootError(FileNotFoundError):
+
+class DataRootError(FlameError, FileNotFoundError):
     """The data root or a file under it is missing: one clear message naming the path."""
 
 

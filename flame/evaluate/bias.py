@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from flame.errors import UsageError
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, bootstrap, single
 from flame.registry import Registry
 from flame.types import Example, TaskType
@@ -187,7 +188,7 @@ def run_probes(
     """One row per probe: rater, probe, value (bias rate) with CI, n, shift."""
     examples = [ex for ex in examples if usable(ex)]
     if not examples:
-        raise ValueError("no pairwise examples to probe (bias probes need response A and response B)")
+        raise UsageError("no pairwise examples to probe (bias probes need response A and response B)")
     rate_fn = rate_fn or (lambda r, exs: r.judge(exs))
     targets = [target_of(ex) for ex in examples]
     before = choices(rate_fn(rater, list(examples)))
@@ -235,7 +236,7 @@ def run_bias(
     log = log or (lambda m: None)
     benches = [b for b in resolve(benchmarks) if b.task_type == TaskType.PAIRWISE]
     if not benches:
-        raise ValueError("bias probes need a pairwise benchmark (a pairwise --file, or a suite with one)")
+        raise UsageError("bias probes need a pairwise benchmark (a pairwise --file, or a suite with one)")
     examples: list[Example] = []
     sizes = {}
     for b in benches:

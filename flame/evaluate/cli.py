@@ -9,28 +9,7 @@ import sys
 from pathlib import Path
 
 from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET
-
-
-def _user_errors(handler):
-    """Known failures (empty benchmark, refused overlap, bad spec) become one-line CLI errors."""
-    import functools
-
-    @functools.wraps(handler)
-    def run(args) -> int:
-        from flame.benchmarks import EmptyBenchmarkError
-        from flame.cli import CliError
-        from flame.evaluate.contamination import ContaminationError
-
-        try:
-            from flame.raters import RaterError
-        except ImportError:  # pragma: no cover
-            RaterError = ContaminationError  # noqa: N806
-        try:
-            return handler(args)
-        except (EmptyBenchmarkError, ContaminationError, RaterError, ValueError) as e:
-            raise CliError(str(e)) from e
-
-    return run
+from flame.errors import CliError
 
 
 def _log(msg: str) -> None:
@@ -38,12 +17,10 @@ def _log(msg: str) -> None:
 
 
 def _rater_options(args) -> dict:
-    opts = {}
-    for key in ("batch_size", "max_length", "threads"):
-        value = getattr(args, key, None)
-        if value is not None and key != "batch_size":
-            opts[key] = value
-    return opts
+    # --batch-size is the harness's own argument, not a rater option.
+    return {
+        key: value for key in ("max_length", "threads") if (value := getattr(args, key, None)) is not None
+    }
 
 
 def _benchmark_items(args) -> list[str | Path]:
@@ -51,11 +28,10 @@ def _benchmark_items(args) -> list[str | Path]:
     # (rewardbench=rb.jsonl is RewardBench read from rb.jsonl).
     items = [*(args.suite or []), *(args.benchmark or []), *(Path(f) for f in args.file or [])]
     if not items:
-        raise ValueError("name what to evaluate: --suite NAME, --benchmark NAME or --file FILE.jsonl")
+        raise CliError("name what to evaluate: --suite NAME, --benchmark NAME or --file FILE.jsonl")
     return items
 
 
-@_user_errors
 def cmd_eval(args) -> int:
     from flame.evaluate.harness import evaluate
 
@@ -89,7 +65,6 @@ def cmd_eval(args) -> int:
     return 0
 
 
-@_user_errors
 def cmd_bias(args) -> int:
     from flame.evaluate.bias import run_bias
 
@@ -115,7 +90,6 @@ def cmd_bias(args) -> int:
     return 0
 
 
-@_user_errors
 def cmd_report(args) -> int:
     from flame.evaluate.report import rebuild
 
@@ -124,7 +98,6 @@ def cmd_report(args) -> int:
     return 0
 
 
-@_user_errors
 def cmd_rerank(args) -> int:
     from flame.evaluate.rerank import run_rerank
 

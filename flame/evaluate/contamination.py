@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flame.errors import FlameError
 from flame.types import Example
 
 
-class ContaminationError(RuntimeError):
+class ContaminationError(FlameError, RuntimeError):
     """Evaluation refused: a benchmark overlaps the rater's training data (use --allow-overlap to flag)."""
 
 

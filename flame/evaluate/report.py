@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from flame.errors import UsageError
 from flame.evaluate.results import ALL, MetricEntry, Results
 
 BASELINES = ("length", "random")
@@ -464,6 +465,6 @@ def rebuild(dirs: list[str | Path], out: str | Path | None = None) -> dict[str, 
     runs = [Results.load(d) for d in dirs]
     if out is None:
         if len(runs) > 1:
-            raise ValueError("comparing several runs needs --out DIR for the combined report")
+            raise UsageError("comparing several runs needs --out DIR for the combined report")
         out = runs[0].out
     return write_reports(combine(runs), Path(out))

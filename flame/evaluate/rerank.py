@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from flame.adhoc import pairwise_example, pointwise_example
+from flame.errors import UsageError
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, bootstrap, single
 from flame.jsonio import read_jsonl
 from flame.types import Example, score_labels
@@ -272,7 +273,7 @@ def run_rerank(
     log = log or (lambda m: None)
     problems: list[str] = []
     if (input is None) == (dataset is None):
-        raise ValueError("give exactly one of --input FILE.jsonl or --dataset NAME")
+        raise UsageError("give exactly one of --input FILE.jsonl or --dataset NAME")
     if input is not None:
         items, problems = load_items(input)
         for p in problems[:10]:
@@ -285,7 +286,7 @@ def run_rerank(
         keep = sorted(random.Random(seed).sample(range(len(items)), limit))
         items = [items[i] for i in keep]
     if not items:
-        raise ValueError("nothing to rerank: no usable rows")
+        raise UsageError("nothing to rerank: no usable rows")
     (rater,) = resolve_raters([rater_spec], baselines=False, options={})
     log(f"{rater.spec}: {method} reranking of {len(items)} items")
     rows = pick(

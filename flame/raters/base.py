@@ -14,12 +14,18 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from flame.adhoc import classification_example, pairwise_example, pointwise_example, scale_labels
+from flame.errors import FlameError
 from flame.format import parse_evaluation
 from flame.types import Example, Judgment, TaskType
 
 
-class RaterError(RuntimeError):
+class RaterError(FlameError, RuntimeError):
     """A rater could not judge (unreachable endpoint, missing model package ...): one clear message."""
+
+
+class UnknownOptionError(RaterError, TypeError):
+    """A rater spec given an option its rater does not take (``--max-length`` for the length baseline).
+    A ``TypeError`` too, as for a call with an unexpected keyword."""
 
 
 @runtime_checkable
@@ -186,7 +192,7 @@ class BaseRater:
 
     def __init__(self, *, swap: bool = False, seed: int = 0, explain: bool = False, **options: Any):
         if options:
-            raise TypeError(f"{type(self).__name__}: unknown options {sorted(options)}")
+            raise UnknownOptionError(f"{type(self).__name__}: unknown options {sorted(options)}")
         self.swap = swap
         self.seed = seed
         self.explain = explain

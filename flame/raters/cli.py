@@ -12,6 +12,7 @@ import sys
 
 from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET, int_range
 from flame.data.files import FORMATS
+from flame.errors import CliError, run_command
 from flame.raters import DEFAULT_RATER
 
 
@@ -84,39 +85,34 @@ def _load_examples(args) -> list:
 
 
 def rate_command(args) -> int:
-    from flame.raters import RaterError, load_rater
+    from flame.raters import load_rater
     from flame.raters.runner import format_summary, rate
 
     examples = _load_examples(args)
     if not examples:
-        print(f"flame: error: {args.input or args.task} has no usable rows", file=sys.stderr)
-        return 2
+        raise CliError(f"{args.input or args.task} has no usable rows")
     if args.limit is not None:
         examples = examples[: args.limit]
-    try:
-        rater = load_rater(
-            args.rater,
-            swap=args.swap,
-            seed=args.seed,
-            explain=args.explain,
-            batch_size=args.batch_size,
-            threads=args.threads,
-            max_length=args.max_length,
-            dtype=args.dtype,
-            api_key_env=args.api_key_env,
-            concurrency=args.concurrency,
-        )
-        result = rate(
-            examples,
-            rater,
-            cache=args.cache,
-            batch_size=args.batch_size,
-            out=args.out,
-            progress=not args.no_progress,
-        )
-    except RaterError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    rater = load_rater(
+        args.rater,
+        swap=args.swap,
+        seed=args.seed,
+        explain=args.explain,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        max_length=args.max_length,
+        dtype=args.dtype,
+        api_key_env=args.api_key_env,
+        concurrency=args.concurrency,
+    )
+    result = rate(
+        examples,
+        rater,
+        cache=args.cache,
+        batch_size=args.batch_size,
+        out=args.out,
+        progress=not args.no_progress,
+    )
     if int(os.environ.get("RANK", "0")) != 0:  # data parallel: rank 0 writes and reports
         return 0
     if result.summary is not None:
@@ -133,13 +129,9 @@ def cache_command(args) -> int:
     db = JudgmentCache(args.cache)
     rkey = None
     if args.rater:
-        from flame.raters import RaterError, load_rater
+        from flame.raters import load_rater
 
-        try:
-            rkey = rater_key(load_rater(args.rater, seed=args.seed, swap=args.swap).cache_identity())
-        except RaterError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        rkey = rater_key(load_rater(args.rater, seed=args.seed, swap=args.swap).cache_identity())
     if args.action == "info":
         s = db.stats(rkey)
         print(f"cache: {s['path']}")
@@ -170,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     add_rate_parser(sub)
     add_cache_parser(sub)
     args = parser.parse_args(argv)
-    return args.func(args)
+    return run_command(args.func, args)  # the error policy of `flame` itself
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from flame.cliargs import (
     RangedType,
     float_range,
 )
+from flame.errors import FlameError
 from flame.format import render_input
 from flame.jsonio import JsonTextError, parse_json
 from flame.serve.batcher import JudgeResult, MicroBatcher, QueueFull, RaterFailed, RaterStuck, RaterTimeout
@@ -81,11 +82,16 @@ SETTING_RANGES: dict[str, RangedType] = {
 }
 
 
+class SettingsError(FlameError, ValueError):
+    """A `Settings` value out of its range; the message names the setting."""
+
+
 @dataclass
 class Settings:
     """What the operator sets (``flame serve`` flags); the defaults are the documented limits.
 
-    Out-of-range numbers raise ``ValueError`` (one line naming the setting), as the flags do at parse time."""
+    Out-of-range numbers raise `SettingsError`, a ``ValueError`` (one line naming the setting), as the flags
+    do at parse time."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -117,13 +123,13 @@ class Settings:
                 or not isinstance(value, int if integer else int | float)
                 or (isinstance(value, float) and not math.isfinite(value))
             ):
-                raise ValueError(
+                raise SettingsError(
                     f"Settings.{name}: {value!r} is not {'an integer' if integer else 'a finite number'}"
                 )
             try:
                 kind.check(value)
             except ValueError as e:
-                raise ValueError(f"Settings.{name}: {e}") from None
+                raise SettingsError(f"Settings.{name}: {e}") from None
 
     @classmethod
     def from_env(cls, environ=None, **kwargs) -> Settings:
@@ -254,8 +260,11 @@ class ServiceMiddleware:
 
 
 class ServiceState:
+    """Everything the routes share: the rater, the settings, the batcher, the metrics (``app.state.service``)."""
+
     def __init__(self, rater, settings: Settings, logger: logging.Logger):
         self.rater = rater
+        self.spec = getattr(rater, "spec", type(rater).__name__)
         self.settings = settings
         self.logger = logger
         self.metrics = Metrics()
@@ -271,6 +280,7 @@ class ServiceState:
             metrics=self.metrics,
             logger=logger,
         )
+        self.reports_root = Path(settings.reports_dir).resolve() if settings.reports_dir else None
         self._rid = 0
         self.started = time.time()
 
@@ -283,285 +293,330 @@ class ServiceState:
             self.metrics.rejected.inc(reason)
 
 
+# ------------------------------------------------------------------------ request helpers
+
+
+def service(request: Request) -> ServiceState:
+    return request.app.state.service
+
+
+def authorize(request: Request) -> ServiceState:
+    """The request's service state, once its API key passes (401 otherwise)."""
+    state = service(request)
+    if not state.keys.allows(request.headers.get("authorization")):
+        state.reject("unauthorized")
+        raise ApiError(
+            401,
+            "missing or wrong API key: send 'Authorization: Bearer KEY' with a key from FLAME_API_KEYS",
+            "invalid_api_key",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    return state
+
+
+def note(request: Request, **fields) -> None:
+    """Add fields to the request's log line (written by `ServiceMiddleware`)."""
+    request.scope["state"].setdefault("log", {}).update(fields)
+
+
+async def read_json(request: Request) -> Any:
+    state = service(request)
+    limit = state.settings.max_body_bytes
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            state.reject("body_too_large")
+            raise ApiError(413, f"request body exceeds the limit of {limit} bytes", "body_too_large")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise ApiError(400, "the body is empty: send a JSON object", "empty_body")
+    try:
+        # The one reader of users' JSON (files use it too): bad UTF-8, deep nesting, integers over
+        # 4,300 digits, lone surrogates and duplicate keys become one-line reasons, not 500s.
+        return parse_json(raw)
+    except JsonTextError as e:
+        raise ApiError(400, f"body: {e}", "bad_json") from None
+
+
+async def run_batched(request: Request, make_future):
+    """Await batcher work under the request timeout, mapping its failures onto status codes."""
+    state = service(request)
+    settings = state.settings
+    try:
+        return await asyncio.wait_for(make_future(), settings.request_timeout_s)
+    except RaterStuck as e:
+        state.reject("stuck_calls")
+        raise ApiError(503, str(e), "overloaded", {"Retry-After": str(settings.retry_after_s)}) from None
+    except QueueFull:
+        state.reject("queue_full")
+        raise ApiError(
+            503,
+            "the server is busy: the judging queue is full; retry shortly",
+            "overloaded",
+            {"Retry-After": str(settings.retry_after_s)},
+        ) from None
+    except (TimeoutError, RaterTimeout) as e:
+        raise ApiError(
+            504,
+            f"no judgment within the time limit ({settings.request_timeout_s:g} s)"
+            if isinstance(e, TimeoutError)
+            else str(e),
+            "timeout",
+        ) from None
+    except RaterFailed as e:
+        raise ApiError(
+            500,
+            f"the rater failed on this request (request id {request.scope['state']['request_id']}): {e}",
+            "rater_error",
+        ) from None
+
+
+async def api_error(request: Request, exc: ApiError):
+    return error_response(exc.status, exc.message, exc.code, exc.headers)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException):
+    message = {
+        404: f"no route {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }
+    return error_response(exc.status_code, message.get(exc.status_code, str(exc.detail)))
+
+
+# ---------------------------------------------------------------------------------- routes
+
+
+async def health(request: Request):
+    state = service(request)
+    # Degraded while a timed-out call still runs; ok again once every one has ended.
+    degraded = state.batcher.stuck_calls > 0
+    return {
+        "status": "degraded" if degraded else "ok",
+        "rater": state.spec,
+        "version": __version__,
+        "queue": state.batcher.depth,
+        "max_queue": state.settings.max_queue,
+        "abandoned_calls": state.batcher.abandoned_calls,
+        "stuck_calls": state.batcher.stuck_calls,
+        "max_stuck_calls": state.settings.max_stuck_calls,
+        "auth": state.keys.enabled,
+        "uptime_s": round(time.time() - state.started, 1),
+    }
+
+
+async def metrics(request: Request):
+    state = authorize(request)
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def models(request: Request):
+    state = authorize(request)
+    return {
+        "object": "list",
+        "data": [{"id": state.spec, "object": "model", "created": int(state.started), "owned_by": "flame"}],
+    }
+
+
+def judge_examples(body: Any, settings: Settings) -> tuple[list[Example], bool, bool]:
+    """The examples of a /v1/judge body, whether it held a list of items, and whether to return the input."""
+    try:
+        items, many, return_input = parse_items(body, settings.max_items)
+        examples: list[Example] = []
+        for i, item in enumerate(items):
+            where = f"items[{i}]" if many else ""
+            n = item_chars(item)
+            if n > settings.max_item_chars:
+                raise RequestError(
+                    f"{where + ': ' if where else ''}the item holds {n} characters of text, over the limit of "
+                    f"{settings.max_item_chars}",
+                    413,
+                )
+            examples.append(item_to_example(item, i, where))
+    except RequestError as e:
+        raise ApiError(e.status, str(e), "invalid_item" if e.status != 404 else "unknown_task") from None
+    return examples, many, return_input
+
+
+async def judge(request: Request):
+    state = authorize(request)
+    examples, many, return_input = judge_examples(await read_json(request), state.settings)
+    note(request, items=len(examples))
+    if state.settings.log_texts:
+        note(request, texts=[render_input(ex) for ex in examples])
+    rid = state.batcher.new_request()
+    results: list[JudgeResult] = await run_batched(request, lambda: state.batcher.judge(examples, rid))
+    note(request, cached=sum(r.cached for r in results))
+    rows = [judgment_row(ex, r, return_input) for ex, r in zip(examples, results, strict=True)]
+    if many:
+        return {"rater": state.spec, "results": rows}
+    return {"rater": state.spec, **rows[0]}
+
+
+async def chat(request: Request):
+    state = authorize(request)
+    settings = state.settings
+    body = await read_json(request)
+    try:
+        req = parse_chat_request(body)
+    except RequestError as e:
+        raise ApiError(e.status, str(e), "invalid_request") from None
+    if req.stream:
+        raise ApiError(400, "stream: true is not supported; send stream: false", "unsupported")
+    text = prompt_text(req.messages)
+    if not text.strip():
+        raise ApiError(400, "messages: no text to continue", "invalid_request")
+    # The labels are scored as the prompt is: they count toward the same limit as on /v1/judge.
+    n = len(text) + sum(len(c) for c in req.guided_choice or ())
+    if n > settings.max_item_chars:
+        raise ApiError(
+            413,
+            f"the prompt{' and guided_choice hold' if req.guided_choice else ' holds'} {n} characters, over "
+            f"the limit of {settings.max_item_chars}",
+            "too_long",
+        )
+    if settings.log_texts:
+        note(request, texts=[text])
+    rid = state.batcher.new_request()
+    # A rendered FLAMe prompt with a known label space (guided_choice, or implied by the prompt) is
+    # judged by the rater itself: the direct rater's probabilities, batched and cached as /v1/judge.
+    ex = example_from_prompt(text, req.guided_choice)
+    if ex is None and req.guided_choice is not None:
+        raise ApiError(
+            400,
+            "guided_choice needs a rendered FLAMe prompt (INSTRUCTIONS / CONTEXT [/ EVALUATION]) as the "
+            "message text; for free text, omit guided_choice",
+            "unsupported",
+        )
+    if ex is not None:
+        return await chat_judgment(request, req, ex, rid)
+    return await chat_continuation(request, req, text, rid)
+
+
+async def chat_judgment(request: Request, req, ex: Example, rid):
+    """/v1/chat/completions on a FLAMe prompt: the judgment as the message, its probabilities as logprobs."""
+    state = service(request)
+    note(request, mode="judge", items=1)
+    (result,) = await run_batched(request, lambda: state.batcher.judge([ex], rid))
+    j = result.judgment
+    if j.probs is None or j.prediction is None:
+        content, tokens = j.raw or "", None
+    else:
+        content, tokens = j.prediction, [choice_logprobs(j.probs, j.prediction)]
+    extra = {
+        "flame": {
+            "labels": list(ex.labels),
+            "probs": j.probs,
+            "parse_failure": j.parse_failure,
+            "cached": result.cached,
+        }
+    }
+    if ex.task_type == TaskType.POINTWISE:
+        extra["flame"]["expected_score"] = j.expected_score
+    model = req.model or state.spec
+    return completion_body(model, content, tokens if req.logprobs else None, "stop", 0, extra)
+
+
+async def chat_continuation(request: Request, req, text: str, rid):
+    """/v1/chat/completions on free text: the rater's language model continues it (a few tokens at most)."""
+    state = service(request)
+    if not has_language_model(state.rater):
+        raise ApiError(
+            400,
+            f"the rater {state.spec} has no language model to continue free text, and the prompt is not a "
+            "rendered FLAMe prompt with a known label space: send the labels as guided_choice, or use "
+            "POST /v1/judge",
+            "unsupported",
+        )
+    max_tokens = min(req.max_completion_tokens or req.max_tokens or 16, state.settings.max_new_tokens)
+    top = req.top_logprobs or 0
+    note(request, mode="continue", items=1)
+
+    def work():
+        try:
+            return continue_prompt(state.rater, text, max_tokens, top), None
+        except ChatError as e:  # the client's fault (a prompt too long): returned, not raised
+            return None, str(e)
+
+    out, problem = await run_batched(request, lambda: state.batcher.call(work, rid))
+    if problem is not None:
+        raise ApiError(400, problem, "too_long")
+    content, tokens, finish, n_prompt = out
+    model = req.model or state.spec
+    return completion_body(model, content, tokens if req.logprobs else None, finish, n_prompt)
+
+
+async def get_report_list(request: Request):
+    state = authorize(request)
+    root = state.reports_root
+    if root is None or not root.is_dir():
+        return {"root": str(root) if root else None, "files": []}
+    # A walk of the folder: off the event loop, which keeps serving judgments meanwhile.
+    return {"root": str(root), "files": await asyncio.to_thread(list_reports, root)}
+
+
+async def get_report(request: Request, path: str):
+    state = authorize(request)
+    if state.reports_root is None:
+        raise ApiError(404, "no reports folder is configured (flame serve --reports DIR)", "not_found")
+    target = report_file(state.reports_root, path)
+    if target is None:
+        raise ApiError(404, f"no report {path[:200]!r}", "not_found")
+    media = mimetypes.guess_type(target.name)[0] or "text/plain"
+    if target.suffix.lower() in (".md", ".jsonl", ".csv", ".txt"):
+        media = "text/plain; charset=utf-8"
+    # A report's HTML runs no script and reaches nothing: it is shown, not trusted.
+    headers = {
+        "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    }
+    return FileResponse(target, media_type=media, headers=headers)
+
+
+async def page():
+    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+
 # ------------------------------------------------------------------------------ the app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    state: ServiceState = app.state.service
+    settings = state.settings
+    await state.batcher.start()
+    log_event(
+        state.logger,
+        "started",
+        rater=state.spec,
+        cache=str(state.batcher.cache_path) if state.batcher.cache_path else None,
+        auth=state.keys.enabled,
+        max_batch=settings.max_batch,
+        batch_wait_ms=settings.batch_wait_ms,
+    )
+    try:
+        yield
+    finally:
+        await state.batcher.stop()
 
 
 def create_app(rater, settings: Settings | None = None) -> FastAPI:
     """The service around one rater (anything with ``judge(examples)`` and a ``spec``)."""
-    settings = settings or Settings()
-    logger = logging.getLogger("flame.serve")
-    state = ServiceState(rater, settings, logger)
-    spec = getattr(rater, "spec", type(rater).__name__)
-
-    @asynccontextmanager
-    async def lifespan(app):
-        await state.batcher.start()
-        log_event(
-            logger,
-            "started",
-            rater=spec,
-            cache=str(state.batcher.cache_path) if state.batcher.cache_path else None,
-            auth=state.keys.enabled,
-            max_batch=settings.max_batch,
-            batch_wait_ms=settings.batch_wait_ms,
-        )
-        try:
-            yield
-        finally:
-            await state.batcher.stop()
-
+    state = ServiceState(rater, settings or Settings(), logging.getLogger("flame.serve"))
     app = FastAPI(
         title="flame", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.service = state
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.code, exc.headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException):
-        message = {
-            404: f"no route {request.url.path}",
-            405: f"{request.method} is not allowed on {request.url.path}",
-        }
-        return error_response(exc.status_code, message.get(exc.status_code, str(exc.detail)))
-
-    def authorize(request: Request) -> None:
-        if not state.keys.allows(request.headers.get("authorization")):
-            state.reject("unauthorized")
-            raise ApiError(
-                401,
-                "missing or wrong API key: send 'Authorization: Bearer KEY' with a key from FLAME_API_KEYS",
-                "invalid_api_key",
-                {"WWW-Authenticate": "Bearer"},
-            )
-
-    def note(request: Request, **fields) -> None:
-        request.scope["state"].setdefault("log", {}).update(fields)
-
-    async def read_json(request: Request) -> Any:
-        limit = settings.max_body_bytes
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                state.reject("body_too_large")
-                raise ApiError(413, f"request body exceeds the limit of {limit} bytes", "body_too_large")
-            chunks.append(chunk)
-        raw = b"".join(chunks)
-        if not raw.strip():
-            raise ApiError(400, "the body is empty: send a JSON object", "empty_body")
-        try:
-            # The one reader of users' JSON (files use it too): bad UTF-8, deep nesting, integers over
-            # 4,300 digits, lone surrogates and duplicate keys become one-line reasons, not 500s.
-            return parse_json(raw)
-        except JsonTextError as e:
-            raise ApiError(400, f"body: {e}", "bad_json") from None
-
-    async def run_batched(request: Request, make_future):
-        """Await batcher work under the request timeout, mapping its failures onto status codes."""
-        try:
-            return await asyncio.wait_for(make_future(), settings.request_timeout_s)
-        except RaterStuck as e:
-            state.reject("stuck_calls")
-            raise ApiError(503, str(e), "overloaded", {"Retry-After": str(settings.retry_after_s)}) from None
-        except QueueFull:
-            state.reject("queue_full")
-            raise ApiError(
-                503,
-                "the server is busy: the judging queue is full; retry shortly",
-                "overloaded",
-                {"Retry-After": str(settings.retry_after_s)},
-            ) from None
-        except (TimeoutError, RaterTimeout) as e:
-            raise ApiError(
-                504,
-                f"no judgment within the time limit ({settings.request_timeout_s:g} s)"
-                if isinstance(e, TimeoutError)
-                else str(e),
-                "timeout",
-            ) from None
-        except RaterFailed as e:
-            raise ApiError(
-                500,
-                f"the rater failed on this request (request id {request.scope['state']['request_id']}): {e}",
-                "rater_error",
-            ) from None
-
-    # ---------------------------------------------------------------------------- routes
-    @app.get("/health")
-    async def health():
-        # Degraded while a timed-out call still runs; ok again once every one has ended.
-        degraded = state.batcher.stuck_calls > 0
-        return {
-            "status": "degraded" if degraded else "ok",
-            "rater": spec,
-            "version": __version__,
-            "queue": state.batcher.depth,
-            "max_queue": settings.max_queue,
-            "abandoned_calls": state.batcher.abandoned_calls,
-            "stuck_calls": state.batcher.stuck_calls,
-            "max_stuck_calls": settings.max_stuck_calls,
-            "auth": state.keys.enabled,
-            "uptime_s": round(time.time() - state.started, 1),
-        }
-
-    @app.get("/metrics")
-    async def metrics(request: Request):
-        authorize(request)
-        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
-
-    @app.get("/v1/models")
-    async def models(request: Request):
-        authorize(request)
-        return {
-            "object": "list",
-            "data": [{"id": spec, "object": "model", "created": int(state.started), "owned_by": "flame"}],
-        }
-
-    @app.post("/v1/judge")
-    async def judge(request: Request):
-        authorize(request)
-        body = await read_json(request)
-        try:
-            items, many, return_input = parse_items(body, settings.max_items)
-            examples: list[Example] = []
-            for i, item in enumerate(items):
-                where = f"items[{i}]" if many else ""
-                n = item_chars(item)
-                if n > settings.max_item_chars:
-                    raise RequestError(
-                        f"{where + ': ' if where else ''}the item holds {n} characters of text, over the limit of "
-                        f"{settings.max_item_chars}",
-                        413,
-                    )
-                examples.append(item_to_example(item, i, where))
-        except RequestError as e:
-            raise ApiError(e.status, str(e), "invalid_item" if e.status != 404 else "unknown_task") from None
-        note(request, items=len(examples))
-        if settings.log_texts:
-            note(request, texts=[render_input(ex) for ex in examples])
-        rid = state.batcher.new_request()
-        results: list[JudgeResult] = await run_batched(request, lambda: state.batcher.judge(examples, rid))
-        note(request, cached=sum(r.cached for r in results))
-        rows = [judgment_row(ex, r, return_input) for ex, r in zip(examples, results, strict=True)]
-        if many:
-            return {"rater": spec, "results": rows}
-        return {"rater": spec, **rows[0]}
-
-    @app.post("/v1/chat/completions")
-    async def chat(request: Request):
-        authorize(request)
-        body = await read_json(request)
-        try:
-            req = parse_chat_request(body)
-        except RequestError as e:
-            raise ApiError(e.status, str(e), "invalid_request") from None
-        if req.stream:
-            raise ApiError(400, "stream: true is not supported; send stream: false", "unsupported")
-        text = prompt_text(req.messages)
-        if not text.strip():
-            raise ApiError(400, "messages: no text to continue", "invalid_request")
-        # The labels are scored as the prompt is: they count toward the same limit as on /v1/judge.
-        n = len(text) + sum(len(c) for c in req.guided_choice or ())
-        if n > settings.max_item_chars:
-            raise ApiError(
-                413,
-                f"the prompt{' and guided_choice hold' if req.guided_choice else ' holds'} {n} characters, over "
-                f"the limit of {settings.max_item_chars}",
-                "too_long",
-            )
-        model = req.model or spec
-        if settings.log_texts:
-            note(request, texts=[text])
-        rid = state.batcher.new_request()
-        # A rendered FLAMe prompt with a known label space (guided_choice, or implied by the prompt) is
-        # judged by the rater itself: the direct rater's probabilities, batched and cached as /v1/judge.
-        ex = example_from_prompt(text, req.guided_choice)
-        if ex is None and req.guided_choice is not None:
-            raise ApiError(
-                400,
-                "guided_choice needs a rendered FLAMe prompt (INSTRUCTIONS / CONTEXT [/ EVALUATION]) as the "
-                "message text; for free text, omit guided_choice",
-                "unsupported",
-            )
-        if ex is not None:
-            note(request, mode="judge", items=1)
-            (result,) = await run_batched(request, lambda: state.batcher.judge([ex], rid))
-            j = result.judgment
-            if j.probs is None or j.prediction is None:
-                content, tokens = j.raw or "", None
-            else:
-                content, tokens = j.prediction, [choice_logprobs(j.probs, j.prediction)]
-            extra = {
-                "flame": {
-                    "labels": list(ex.labels),
-                    "probs": j.probs,
-                    "parse_failure": j.parse_failure,
-                    "cached": result.cached,
-                }
-            }
-            if ex.task_type == TaskType.POINTWISE:
-                extra["flame"]["expected_score"] = j.expected_score
-            return completion_body(model, content, tokens if req.logprobs else None, "stop", 0, extra)
-        if not has_language_model(state.rater):
-            raise ApiError(
-                400,
-                f"the rater {spec} has no language model to continue free text, and the prompt is not a "
-                "rendered FLAMe prompt with a known label space: send the labels as guided_choice, or use "
-                "POST /v1/judge",
-                "unsupported",
-            )
-        max_tokens = min(req.max_completion_tokens or req.max_tokens or 16, settings.max_new_tokens)
-        top = req.top_logprobs or 0
-        note(request, mode="continue", items=1)
-
-        def work():
-            try:
-                return continue_prompt(state.rater, text, max_tokens, top), None
-            except ChatError as e:  # the client's fault (a prompt too long): returned, not raised
-                return None, str(e)
-
-        out, problem = await run_batched(request, lambda: state.batcher.call(work, rid))
-        if problem is not None:
-            raise ApiError(400, problem, "too_long")
-        content, tokens, finish, n_prompt = out
-        return completion_body(model, content, tokens if req.logprobs else None, finish, n_prompt)
-
-    # --------------------------------------------------------------------------- reports
-    reports_root = Path(settings.reports_dir).resolve() if settings.reports_dir else None
-
-    @app.get("/v1/reports")
-    async def get_report_list(request: Request):
-        authorize(request)
-        if reports_root is None or not reports_root.is_dir():
-            return {"root": str(reports_root) if reports_root else None, "files": []}
-        # A walk of the folder: off the event loop, which keeps serving judgments meanwhile.
-        return {"root": str(reports_root), "files": await asyncio.to_thread(list_reports, reports_root)}
-
-    @app.get("/v1/reports/{path:path}")
-    async def get_report(request: Request, path: str):
-        authorize(request)
-        if reports_root is None:
-            raise ApiError(404, "no reports folder is configured (flame serve --reports DIR)", "not_found")
-        target = report_file(reports_root, path)
-        if target is None:
-            raise ApiError(404, f"no report {path[:200]!r}", "not_found")
-        media = mimetypes.guess_type(target.name)[0] or "text/plain"
-        if target.suffix.lower() in (".md", ".jsonl", ".csv", ".txt"):
-            media = "text/plain; charset=utf-8"
-        # A report's HTML runs no script and reaches nothing: it is shown, not trusted.
-        headers = {
-            "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-        }
-        return FileResponse(target, media_type=media, headers=headers)
-
-    # ------------------------------------------------------------------------------ page
-    @app.api_route("/", methods=["GET", "HEAD"])  # HEAD: uptime probes and `curl -I`
-    async def page():
-        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
-
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_api_route("/health", health, methods=["GET"])
+    app.add_api_route("/metrics", metrics, methods=["GET"])
+    app.add_api_route("/v1/models", models, methods=["GET"])
+    app.add_api_route("/v1/judge", judge, methods=["POST"])
+    app.add_api_route("/v1/chat/completions", chat, methods=["POST"])
+    app.add_api_route("/v1/reports", get_report_list, methods=["GET"])
+    app.add_api_route("/v1/reports/{path:path}", get_report, methods=["GET"])
+    app.add_api_route("/", page, methods=["GET", "HEAD"])  # HEAD: uptime probes and `curl -I`
     app.add_middleware(ServiceMiddleware, state=state)
     return app
 

@@ -96,28 +96,17 @@ def settings_from_args(args, environ=None):
 
 
 def cmd_serve(args) -> int:
-    from flame.serve.security import BindError, check_bind
+    from flame.serve.security import check_bind
 
-    try:
-        settings = settings_from_args(args)
-    except ValueError as e:  # a limit out of range (the flags' types catch these first)
-        print(f"flame: error: {e}", file=sys.stderr)
-        return 2
-    try:
-        # Before loading a model: a refused bind should say so at once, not after a minute of loading.
-        check_bind(settings.host, settings.api_keys)
-    except BindError as e:
-        print(f"flame: error: {e}", file=sys.stderr)
-        return 2
-    from flame.raters import RaterError, load_rater
+    # A limit out of range raises SettingsError (the flags' types catch it first); both are one-line errors.
+    settings = settings_from_args(args)
+    # Before loading a model: a refused bind (BindError) should say so at once, not after a minute of loading.
+    check_bind(settings.host, settings.api_keys)
+    from flame.raters import load_rater
 
-    try:
-        rater = load_rater(
-            args.rater, swap=args.swap, seed=args.seed, batch_size=args.batch_size, max_length=args.max_length
-        )
-    except (RaterError, TypeError) as e:
-        print(f"flame: error: {e}", file=sys.stderr)
-        return 2
+    rater = load_rater(
+        args.rater, swap=args.swap, seed=args.seed, batch_size=args.batch_size, max_length=args.max_length
+    )
     from flame.serve.app import run_server
 
     print(

@@ -22,10 +22,12 @@ import sys
 import time
 from collections.abc import Iterable
 
+from flame.errors import FlameError
+
 API_KEYS_ENV = "FLAME_API_KEYS"
 
 
-class BindError(ValueError):
+class BindError(FlameError, ValueError):
     """Refusing to serve an open (keyless) API on a non-loopback address."""
 
 

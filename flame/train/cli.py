@@ -5,30 +5,28 @@
 
 from __future__ import annotations
 
-import sys
-
 from flame.cliargs import POSITIVE_INT, TOKEN_BUDGET
+from flame.errors import CliError, FlameError
 
-
-def _fail(e: Exception) -> int:
-    print(f"flame: error: {e}", file=sys.stderr)
-    return 2
+# Known failures (ConfigError, TrainingError, DataRootError, RaterError) are FlameErrors: `flame` itself prints
+# them as one line (flame.errors.run_command), so the handlers below catch nothing to reword them.
 
 
 def cmd_train(args) -> int:
-    from flame.data.paths import DataRootError
-    from flame.train.config import ConfigError, load_config
-    from flame.train.recipe import TrainingError, train, validate
+    from flame.train.config import load_config
+    from flame.train.recipe import train, validate
 
+    overrides = list(args.overrides) + ([f"run_dir={args.run_dir}"] if args.run_dir else [])
+    config = load_config(args.config, overrides)
+    validate(config)
     try:
-        overrides = list(args.overrides) + ([f"run_dir={args.run_dir}"] if args.run_dir else [])
-        config = load_config(args.config, overrides)
-        validate(config)
         result = train(config, resume=args.resume, progress=False if args.no_progress else None)
-    except (ConfigError, TrainingError, DataRootError) as e:
-        return _fail(e)
+    except FlameError:
+        raise
     except OSError as e:  # e.g. out of disk: checkpoints are renamed into place only when complete
-        return _fail(f"{e} (the last complete checkpoint is intact: free space and rerun with --resume)")
+        raise FlameError(
+            f"{e} (the last complete checkpoint is intact: free space and rerun with --resume)"
+        ) from e
     last = next((m for m in reversed(result.metrics) if "loss" in m), None)
     if last:
         print(
@@ -40,19 +38,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_tailpatch(args) -> int:
-    from flame.data.paths import DataRootError
-    from flame.train.config import ConfigError, TailpatchConfig, load_config
-    from flame.train.recipe import TrainingError
+    from flame.train.config import TailpatchConfig, load_config
     from flame.train.tailpatch import run_tailpatch
 
-    try:
-        overrides = list(args.overrides) + ([f"run_dir={args.run_dir}"] if args.run_dir else [])
-        if args.workers:
-            overrides.append(f"workers={args.workers}")
-        config = load_config(args.config, overrides, cls=TailpatchConfig)
-        out = run_tailpatch(config)
-    except (ConfigError, TrainingError, DataRootError) as e:
-        return _fail(e)
+    overrides = list(args.overrides) + ([f"run_dir={args.run_dir}"] if args.run_dir else [])
+    if args.workers:
+        overrides.append(f"workers={args.workers}")
+    out = run_tailpatch(load_config(args.config, overrides, cls=TailpatchConfig))
     print(f"effect table: {out['effects']}")
     if out.get("heatmap"):
         print(f"heat map: {out['heatmap']}")
@@ -63,13 +55,9 @@ def cmd_tailpatch(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from flame.train.config import ConfigError
     from flame.train.export import export_run
 
-    try:
-        out = export_run(args.run_dir, args.out, merge_lora=args.merge_lora)
-    except ConfigError as e:
-        return _fail(e)
+    out = export_run(args.run_dir, args.out, merge_lora=args.merge_lora)
     print(f"wrote {out} (load it with --rater hf:{out})")
     return 0
 
@@ -80,15 +68,11 @@ def cmd_calibrate(args) -> int:
     from flame.encoder.calibration import calibrate, describe, save_calibration
     from flame.encoder.model import is_encoder_folder
     from flame.raters import load_rater
-    from flame.raters.base import RaterError
     from flame.raters.models import run_model_dir
 
-    try:
-        folder = run_model_dir(args.run_dir)
-    except RaterError as e:
-        return _fail(e)
+    folder = run_model_dir(args.run_dir)
     if not is_encoder_folder(folder):
-        return _fail(f"{folder} is not an encoder judge: label biases are fitted for encoder judges only")
+        raise CliError(f"{folder} is not an encoder judge: label biases are fitted for encoder judges only")
     options = {"dtype": args.dtype} | ({"max_length": args.max_length} if args.max_length else {})
     rater = load_rater(f"run:{args.run_dir}", **options)
     biases = calibrate(
@@ -100,7 +84,7 @@ def cmd_calibrate(args) -> int:
         autocast=rater._autocast,
     )
     if not biases:
-        return _fail("no dev rows of a classification task to fit on (see --task)")
+        raise CliError("no dev rows of a classification task to fit on (see --task)")
     save_calibration(folder, biases)
     print(describe(biases))
     print(f"saved in {folder} (rate with --rater run:{args.run_dir})")

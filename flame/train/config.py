@@ -17,8 +17,10 @@ from typing import Any, Literal
 
 import yaml
 
+from flame.errors import FlameError
 
-class ConfigError(ValueError):
+
+class ConfigError(FlameError, ValueError):
     """A bad config: unknown key, wrong type, unknown mixture/task/model, inconsistent sizes."""
 
 

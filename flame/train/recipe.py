@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from flame import __version__
+from flame.errors import FlameError
 from flame.registry import UnknownNameError
 from flame.train.config import ConfigError, RunConfig, check_sizes, dump_yaml
 from flame.train.data import BatchStream, TrainingData, build_training_data, check_data
 
 
-class TrainingError(RuntimeError):
+class TrainingError(FlameError, RuntimeError):
     """Training cannot go on (e.g. a NaN loss); the message names the step and the batch's tasks."""
 
 

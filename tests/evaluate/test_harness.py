@@ -124,12 +124,13 @@ def test_empty_benchmark_is_a_clear_error(tmp_path):
 
 
 def _cli(argv):
+    from flame.errors import run_command
     from flame.evaluate.cli import register
 
     parser = argparse.ArgumentParser(prog="flame")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    return run_command(args.func, args)  # the error policy of `flame` itself
 
 
 def test_cli_eval_report_and_bias(tmp_path, bench, capsys):

@@ -247,5 +247,9 @@ def test_cli_unknown_rater_is_one_clear_error(tmp_path, capsys):
     src = write_jsonl(tmp_path / "b.jsonl", ROWS)
     code = main(["rate", "--rater", "gpt5", "--input", str(src), "--out", str(tmp_path / "o.jsonl")])
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: unknown rater spec 'gpt5'") and "openai:MODEL@BASE_URL" in err
+    assert (
+        code == 2
+        and err.startswith("flame: error: unknown rater spec 'gpt5'")
+        and "openai:MODEL@BASE_URL" in err
+    )
     assert "Traceback" not in err

@@ -14,11 +14,12 @@ import httpx
 
 RUN = (
     "import argparse, sys\n"
+    "from flame.errors import run_command\n"
     "from flame.serve import cli\n"
     "p = argparse.ArgumentParser(prog='flame')\n"
     "cli.register(p.add_subparsers(dest='command', required=True))\n"
     "a = p.parse_args(sys.argv[1:])\n"
-    "sys.exit(a.func(a))\n"
+    "sys.exit(run_command(a.func, a))\n"
 )
 
 

@@ -14,6 +14,7 @@ import pytest
 from serve_helpers import BlockingRater, CountingRater, in_process, pair, settings
 
 from flame.cliargs import RangedType
+from flame.errors import run_command
 from flame.jsonio import JsonTextError, parse_json
 from flame.serve import cli
 from flame.serve.app import SETTING_RANGES, Settings, running_server
@@ -144,7 +145,7 @@ def test_batcher_refuses_a_batch_size_below_one(kw):
 def test_cli_start_with_a_bad_setting_is_a_one_line_error(capsys):
     args = serve_parser().parse_args(["serve", "--rater", "fake"])
     args.max_batch = 0  # past argparse (a caller building the namespace itself)
-    assert args.func(args) == 2
+    assert run_command(args.func, args) == 2
     assert "Settings.max_batch" in capsys.readouterr().err
 
 

@@ -53,13 +53,14 @@ def test_no_key_refuses_non_loopback_bind():
 def test_cli_says_so_before_loading_a_model(capsys, monkeypatch):
     import argparse
 
+    from flame.errors import run_command
     from flame.serve import cli
 
     monkeypatch.delenv("FLAME_API_KEYS", raising=False)
     parser = argparse.ArgumentParser()
     cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["serve", "--rater", "fake", "--host", "0.0.0.0"])
-    assert args.func(args) == 2
+    assert run_command(args.func, args) == 2
     err = capsys.readouterr().err
     assert "refusing to bind 0.0.0.0" in err and "FLAME_API_KEYS" in err
 

@@ -11,12 +11,13 @@ from test_recipe import tiny_config
 
 
 def run_cli(argv: list[str]) -> int:
+    from flame.errors import run_command
     from flame.train.cli import register
 
     parser = argparse.ArgumentParser(prog="flame")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    return run_command(args.func, args)  # the error policy of `flame` itself
 
 
 def write_config(tmp_path, tiny_model, **changes):
