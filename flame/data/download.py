@@ -277,7 +277,7 @@ def download_one(pin, root: Path, client, mirror: str, advance: Callable[[int], 
     part = path.with_name(path.name + ".part")
     url = upstream_url(pin, mirror)
     resumed = part.is_file() and part.stat().st_size > 0
-    for attempt in ("resume", "fresh") if resumed else ("fresh",):
+    for _attempt in ("resume", "fresh") if resumed else ("fresh",):
         try:
             fetch(client, url, part, advance)
             content = convert(pin, part.read_bytes())
@@ -291,8 +291,6 @@ def download_one(pin, root: Path, client, mirror: str, advance: Callable[[int], 
             part.unlink()
             return Outcome(pin.stored, "fetched", _how_verified(pin))
         part.unlink(missing_ok=True)  # a bad part must not be resumed; a resumed one gets one fresh try
-        if attempt == "resume":
-            continue
     return Outcome(pin.stored, "failed", f"{problem} ({url})")
 
 
@@ -306,7 +304,10 @@ def download(
 ) -> list[Outcome]:
     """Download every pin into `root`; one Outcome per pin, in order. `mirror` defaults to FLAME_DATA_MIRROR,
     else raw.githubusercontent.com."""
-    import httpx
+    try:
+        import httpx
+    except ImportError as e:  # an optional dependency in this package's extras
+        raise CliError("downloading needs httpx: pip install 'flame-autorater[api]'") from e
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 

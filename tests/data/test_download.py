@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import subprocess
 import sys
 import tarfile
 import threading
@@ -143,6 +144,15 @@ def test_pins_cover_every_line_of_the_shared_checksums():
     assert len(stored) == 142
     assert {p.stored: p.sha256 for p in PINS} == stored
     assert {p.stored[:-3]: p.content_sha256 for p in PINS if p.content_sha256} == content
+
+
+@needs_shared
+def test_the_generator_reproduces_the_table(tmp_path):
+    """The table in the package is what tools/make_upstream_pins.py makes from the shared copy."""
+    out = tmp_path / "upstream.py"
+    script = Path(__file__).resolve().parents[2] / "tools" / "make_upstream_pins.py"
+    subprocess.run([sys.executable, str(script), "--data", str(SHARED), "--out", str(out)], check=True)
+    assert out.read_text() == Path(upstream.__file__).read_text()
 
 
 @needs_shared
