@@ -58,13 +58,6 @@ def training_tasks(run_dir: Path) -> list[str]:
     return list(json.loads(meta.read_text()).get("tasks") or [])
 
 
-@dataclass(frozen=True)
-class _TaskRef:
-    name: str
-    dataset: str
-    eval_only: bool
-
-
 BENCH_PREFIX = "benchmark:"
 
 

@@ -105,7 +105,7 @@ class FakeRater(BaseRater):
             total = sum(weights)
             out.append(
                 judgment_from_probs(
-                    ex, {lab: w / total for lab, w in zip(ex.labels, weights, strict=False)}, self.seed
+                    ex, {lab: w / total for lab, w in zip(ex.labels, weights, strict=True)}, self.seed
                 )
             )
         return out

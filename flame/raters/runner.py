@@ -86,7 +86,7 @@ def summarize(examples: Sequence[Example], judgments: Sequence[Judgment | dict])
     the k tied labels: P(A) = 0.5 is half right. A parse failure counts as wrong, and is counted.
     """
     n = correct = ties = failures = 0
-    for ex, j in zip(examples, judgments, strict=False):
+    for ex, j in zip(examples, judgments, strict=True):
         j = j.to_dict() if isinstance(j, Judgment) else j
         gold = ex.answer
         if gold is None or ex.labels is None:
@@ -170,7 +170,7 @@ def rate(
                 f"e.g. {missing[0]}: rerun the same command; nothing was written to the output"
             )
         stored = [json.loads(raw[k]) for k in keys]
-        rows = [output_row(ex, j) for ex, j in zip(examples, stored, strict=False)]
+        rows = [output_row(ex, j) for ex, j in zip(examples, stored, strict=True)]
         if out is not None and rank == 0:
             _write_jsonl(Path(out), rows)
         return RateResult(
@@ -216,7 +216,7 @@ def _run_batches(examples, keys, batches, rater, db, rkey, show, n_cached) -> in
     try:
         for batch in batches:
             js = rater.judge([examples[i] for i in batch])
-            db.put_many(rkey, [(keys[i], j) for i, j in zip(batch, js, strict=False)])
+            db.put_many(rkey, [(keys[i], j) for i, j in zip(batch, js, strict=True)])
             judged += len(batch)
             if bar:
                 bar.update(task, advance=len(batch))

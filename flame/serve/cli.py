@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from flame.cliargs import NON_NEGATIVE_INT, PORT, POSITIVE_FLOAT, POSITIVE_INT, TOKEN_BUDGET, float_range
@@ -71,14 +70,12 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def settings_from_args(args, environ=None):
     from flame.serve.app import Settings
-    from flame.serve.security import parse_api_keys
 
-    env = os.environ if environ is None else environ
     cache: bool | str = False if args.no_cache else (args.cache or True)
-    return Settings(
+    return Settings.from_env(
+        environ,
         host=args.host,
         port=args.port,
-        api_keys=parse_api_keys(env.get("FLAME_API_KEYS")),
         max_body_bytes=args.max_body_bytes,
         max_items=args.max_items,
         max_item_chars=args.max_item_chars,
