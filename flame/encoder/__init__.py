@@ -10,5 +10,7 @@ SmolLM2-135M, so the same minutes buy many more human judgments. It reads the sa
 - every other closed label space (Yes/No, 1-5, three-way labels) is scored by matching the text's
   embedding with each label's embedding, so one head serves any label set.
 
-It trains with ``flame train`` (``model.base: minilm``) and rates through ``run:RUN_DIR``.
+It trains with ``flame train`` (``model.base: minilm``) and rates through ``run:RUN_DIR`` (``--rater minilm``:
+fresh heads, untrained). The recipe and the raters reach it through `flame.families.judge`, its
+`flame.families.ModelFamily`; this package imports neither.
 """

@@ -3,7 +3,7 @@
 A pairwise example with responses A and B becomes two rows, each the FLAMe text with *one* response (the
 field renamed ``response``): the same instructions and context, so the reward head compares like with like,
 and neither row knows whether its response was shown first. Every other example is one row: its whole FLAMe
-text. Long rows lose the middle of their longest CONTEXT field (`flame.train.collate.fit_example`), as in
+text. Long rows lose the middle of their longest CONTEXT field (`flame.truncation.fit_example`), as in
 the causal raters.
 
 Each row also carries its CONTEXT fields tokenized one by one (at most ``FIELD_TOKENS`` each, the middle
@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from flame.format import render_input
-from flame.raters.base import can_swap
-from flame.train.collate import fit_example
-from flame.types import Example
+from flame.truncation import fit_example
+from flame.types import Example, TaskType
 
 PAIR_SLOTS = {"A": -2, "B": -3, "tie": -4}  # see EncoderJudge.forward
 PAD_SLOT = -1
@@ -37,7 +36,13 @@ SOURCE_FIELDS = frozenset(
 
 def is_reward_pair(ex: Example) -> bool:
     """Pairwise with ``response A``/``response B`` fields and labels among A, B, tie: scored per response."""
-    return can_swap(ex) and set(ex.labels) <= set(PAIR_SLOTS)
+    return (
+        ex.task_type == TaskType.PAIRWISE
+        and "response A" in ex.inputs
+        and "response B" in ex.inputs
+        and ex.labels is not None
+        and {"A", "B"} <= set(ex.labels) <= set(PAIR_SLOTS)
+    )
 
 
 def one_response(ex: Example, which: str) -> Example:

@@ -238,15 +238,14 @@ def judge_losses(model: nn.Module, t: dict[str, torch.Tensor]) -> torch.Tensor:
     return nn.functional.cross_entropy(logits, t["target"], reduction="none").unsqueeze(-1)
 
 
-def load_encoder_judge(path: str | Path, *, dropout: float | None = None) -> EncoderJudge:
-    """An encoder judge from a saved judge folder, or fresh heads on a plain encoder folder."""
+def load_encoder_judge(path: str | Path, *, config=None) -> EncoderJudge:
+    """An encoder judge from a saved judge folder, or fresh heads on a plain encoder folder. ``config``: the
+    encoder's Hugging Face config as the caller prepared it (dropout set for training:
+    `flame.families.judge`); None reads the folder's."""
     from transformers import AutoConfig, AutoModel
 
-    config = AutoConfig.from_pretrained(path)
-    if dropout is not None:
-        from flame.train.base import _set_dropout
-
-        _set_dropout(config, dropout)
+    if config is None:
+        config = AutoConfig.from_pretrained(path)
     # The pooler (BERT's [CLS] layer) is unused by mean pooling: leaving it out keeps every parameter trained.
     extra = {"add_pooling_layer": False} if config.model_type in ("bert", "roberta", "xlm-roberta") else {}
     from transformers.utils import logging as hf_logging

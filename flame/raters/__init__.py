@@ -1,21 +1,24 @@
 """Raters: turn rendered Examples into Judgments. Named by spec strings usable everywhere.
 
     smollm2                 the packaged SmolLM2-135M-Instruct (default)
-    hf:PATH_OR_HUB_ID       any HF causal or seq2seq model (a hub id downloads; a folder does not)
+    minilm                  the packaged MiniLM-L6 as an encoder judge with fresh heads (untrained)
+    hf:PATH_OR_HUB_ID       any HF model folder, or a hub id (a hub id downloads; a folder does not)
     run:RUN_DIR             a `flame train` output (RUN_DIR/final, else RUN_DIR/model); an encoder judge too
     openai:MODEL@BASE_URL   an OpenAI-compatible endpoint (key from OPENAI_API_KEY or api_key_env)
     length                  the longer response wins / is better
     random                  a seeded coin (seed option, default 0)
     fake                    deterministic hash-based probabilities, for tests
 
-Heavy backends (torch, transformers, httpx) are imported inside the factories.
+The model forms are the names `flame.raters.models.resolve_model` reads (``model.base`` takes the same);
+the folder's model family (`flame.families`) picks the rater class: a family that writes text rates with
+`HFRater`, the encoder judge with `EncoderRater`. Heavy backends (torch, transformers, httpx) are imported
+inside the factories.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flame.raters.base import BaseRater, Rater, RaterError
@@ -45,50 +48,33 @@ def _only(options: dict[str, Any], drop: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k not in drop}
 
 
-def _smollm2(arg: str, **options) -> BaseRater:
-    from flame.raters.hf import HFRater
-    from flame.raters.models import smollm2_dir
+def _model(form: str):
+    """The factory of a model form: resolve the name, pick the folder's family, build its rater."""
 
-    folder, fingerprint = smollm2_dir()
-    return HFRater("smollm2", folder, weights_id=f"gguf:{fingerprint}", **_only(options, _API_OPTIONS))
+    def build(arg: str, **options) -> BaseRater:
+        from flame.raters.models import resolve_model
 
+        spec = f"{form}:{arg}" if arg else form
+        ref = resolve_model(spec)
+        options = _only(options, _API_OPTIONS)
+        if ref.hub:  # a hub id: the user named it, so downloading is allowed here and only here
+            from flame.raters.hf import HFRater
 
-def _encoder(spec: str, folder: Path, **options) -> BaseRater:
-    from flame.raters.encoder import EncoderRater
-    from flame.raters.models import folder_fingerprint
+            rater = HFRater(spec, ref.path, local_files_only=False, **options)
+            commit = getattr(rater.model.config, "_commit_hash", None) or "unknown"
+            rater._weights_id = f"hub:{ref.path}@{commit}"
+            return rater
+        from flame.families import pick_family
 
-    return EncoderRater(spec, folder, weights_id=folder_fingerprint(folder), **_only(options, _API_OPTIONS))
+        if pick_family(ref.path).generates:
+            from flame.raters.hf import HFRater
 
+            return HFRater(spec, ref.path, weights_id=ref.weights_id, **options)
+        from flame.raters.encoder import EncoderRater
 
-def _hf(arg: str, **options) -> BaseRater:
-    from flame.encoder.model import is_encoder_folder
-    from flame.raters.hf import HFRater
-    from flame.raters.models import folder_fingerprint
+        return EncoderRater(spec, ref.path, weights_id=ref.weights_id, **options)
 
-    path = Path(arg).expanduser()
-    if path.is_dir() and is_encoder_folder(path):
-        return _encoder(f"hf:{arg}", path, **options)
-    if path.is_dir():
-        return HFRater(f"hf:{arg}", path, weights_id=folder_fingerprint(path), **_only(options, _API_OPTIONS))
-    if path.exists() or arg.startswith((".", "/", "~")) or arg.count("/") > 1:
-        raise RaterError(f"hf:{arg}: no such model folder")
-    # A hub id: the user named it, so downloading is allowed here and only here.
-    rater = HFRater(f"hf:{arg}", arg, local_files_only=False, **_only(options, _API_OPTIONS))
-    rater._weights_id = f"hub:{arg}@{getattr(rater.model.config, '_commit_hash', None) or 'unknown'}"
-    return rater
-
-
-def _run(arg: str, **options) -> BaseRater:
-    from flame.encoder.model import is_encoder_folder
-    from flame.raters.hf import HFRater
-    from flame.raters.models import folder_fingerprint, run_model_dir
-
-    folder = run_model_dir(arg)
-    if is_encoder_folder(folder):
-        return _encoder(f"run:{arg}", folder, **options)
-    return HFRater(
-        f"run:{arg}", folder, weights_id=folder_fingerprint(folder), **_only(options, _API_OPTIONS)
-    )
+    return build
 
 
 def _openai(arg: str, **options) -> BaseRater:
@@ -113,9 +99,16 @@ def _baseline(cls_name: str):
 
 
 for _form in (
-    SpecForm("smollm2", "smollm2 (default: the packaged SmolLM2-135M-Instruct)", False, _smollm2),
-    SpecForm("hf", "hf:PATH_OR_HUB_ID (a local HF model folder, or a hub id to download)", True, _hf),
-    SpecForm("run", "run:RUN_DIR (a `flame train` output: RUN_DIR/final, else RUN_DIR/model)", True, _run),
+    SpecForm("smollm2", "smollm2 (default: the packaged SmolLM2-135M-Instruct)", False, _model("smollm2")),
+    SpecForm(
+        "minilm", "minilm (the packaged MiniLM-L6 encoder judge, untrained heads)", False, _model("minilm")
+    ),
+    SpecForm(
+        "hf", "hf:PATH_OR_HUB_ID (a local HF model folder, or a hub id to download)", True, _model("hf")
+    ),
+    SpecForm(
+        "run", "run:RUN_DIR (a `flame train` output: RUN_DIR/final, else RUN_DIR/model)", True, _model("run")
+    ),
     SpecForm("openai", "openai:MODEL@BASE_URL (an OpenAI-compatible endpoint)", True, _openai),
     SpecForm("length", "length (the longer response wins)", False, _baseline("LengthRater")),
     SpecForm("random", "random (a seeded coin; --seed)", False, _baseline("RandomRater")),
@@ -126,7 +119,8 @@ for _form in (
 
 def valid_forms() -> str:
     return "\n".join(
-        f"  {SPEC_FORMS.get(n).usage}" for n in ("smollm2", "hf", "run", "openai", "length", "random", "fake")
+        f"  {SPEC_FORMS.get(n).usage}"
+        for n in ("smollm2", "minilm", "hf", "run", "openai", "length", "random", "fake")
     )
 
 

@@ -37,9 +37,8 @@ class EncoderRater(BaseRater):
     ):
         super().__init__(**options)
         import torch
-        from transformers import AutoTokenizer
 
-        from flame.encoder.model import load_encoder_judge
+        from flame.families import FAMILIES
         from flame.raters.hf import bf16_supported
 
         self.spec = spec
@@ -47,9 +46,10 @@ class EncoderRater(BaseRater):
         self._weights_id = weights_id
         if threads:
             torch.set_num_threads(threads)
+        self.family = FAMILIES.get("encoder")  # loads, and scores labels, as training does
         try:
-            self.model = load_encoder_judge(model_path).eval()
-            self.tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+            self.model, self.tokenizer = self.family.load(str(model_path))
+            self.model.eval()
         except (OSError, ValueError) as e:
             raise RaterError(f"{spec}: cannot load an encoder judge from {model_path}: {e}") from e
         # Rows no longer than the model's positions, nor than the rows it was trained on: on dev data E6
@@ -81,12 +81,10 @@ class EncoderRater(BaseRater):
         return contextlib.nullcontext()
 
     def _judge_batch(self, examples: Sequence[Example]) -> list[Judgment]:
-        from flame.encoder.inputs import label_probs
-
         out: list[Judgment | None] = [None] * len(examples)
         scored = [i for i, ex in enumerate(examples) if ex.labels is not None]
         if scored:
-            results = label_probs(
+            results = self.family.label_probs(
                 self.model,
                 self.tokenizer,
                 [examples[i] for i in scored],

@@ -1,8 +1,9 @@
-"""`flame train`: one explicit recipe, read top to bottom: setup → train → save → cleanup.
+"""`flame train`: one explicit recipe, read top to bottom: setup → train → save → cleanup (`Recipe`).
 
-No trainer class hierarchy. ``accelerate`` supplies only what a single process cannot: process groups
-(DDP, FSDP, DeepSpeed under ``accelerate launch``), bf16 autocast, and engine-aware checkpoints of the
-model, optimizer and RNG states. The data position lives next to them in ``state.json``; a checkpoint is
+No trainer class hierarchy. The model family (`flame.families`: the text-to-text LM or the encoder judge) is
+picked once in setup and used through its interface; the loop is the same for both. ``accelerate`` supplies
+only what a single process cannot: process groups (DDP, FSDP, DeepSpeed under ``accelerate launch``), bf16
+autocast, and engine-aware checkpoints of the model, optimizer and RNG states. The data position lives next to them in ``state.json``; a checkpoint is
 written under a temporary name and renamed when complete, so a killed run never leaves a half checkpoint.
 
 Run directory (read by ``run:RUN_DIR`` raters and ``flame export``)::
@@ -201,342 +202,425 @@ def train(
     keep_model: bool = False,
     data: TrainingData | None = None,
 ) -> TrainResult:
-    """Run the recipe. ``on_step(step, model)`` is called after every optimizer step (tail-patch uses it
-    for its mid-way evaluation); ``keep_model`` returns the trained model in memory."""
-    import torch
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    """Run the recipe: setup → train → save → cleanup. ``on_step(step, model)`` is called after every
+    optimizer step (tail-patch uses it for its mid-way evaluation); ``keep_model`` returns the trained model
+    in memory; ``data``: the training data, already built (else built from ``config.data``)."""
+    recipe = Recipe(config, resume=resume, progress=progress, on_step=on_step, keep_model=keep_model)
+    done = recipe.finished(save_final)
+    if done is not None:
+        return done
+    recipe.setup(data)
+    step = recipe.train()
+    final_dir = recipe.save(step, save_final)
+    return recipe.cleanup(step, final_dir)
 
-    from flame.train.base import is_encoder_judge_base, load_model, resolve_base_model, trainable_parameters
-    from flame.train.collate import (
-        collate_causal,
-        collate_seq2seq,
-        encode_causal,
-        encode_seq2seq,
-        padding_waste,
-        token_losses,
-    )
-    from flame.train.score import is_encoder_judge, score_sets
+
+class Recipe:
+    """One `flame train` run, in the stages of torchtune's recipes: ``setup`` (accelerator, run folder,
+    model, data, optimizer, checkpoint), ``train`` (the loop), ``save`` (the last checkpoint, the final
+    evaluation, final/), ``cleanup``. The model family (`flame.families`) is picked once in setup; the loop
+    only calls it: encode, collate, losses, label probabilities and save are the family's."""
+
+    def __init__(self, config: RunConfig, *, resume, progress, on_step, keep_model):
+        self.config = config
+        self.resume = resume
+        self.progress = progress
+        self.on_step = on_step
+        self.keep_model = keep_model
+        self.run_dir = Path(config.run_dir)
+        self.metrics: list[dict[str, Any]] = []
+        self.metrics_file = None
 
     # ---------------------------------------------------------------- setup
-    validate(config, check_model_path=False)
-    run_dir = Path(config.run_dir)
-    ckpt = latest_checkpoint(run_dir) if resume else None
-    # Before anything is written: a resumed run can only go forward, and a finished one has nothing to do.
-    at = _checkpoint_step(ckpt) if ckpt is not None else 0
-    if at > config.train.steps:
-        raise ConfigError(
-            f"{run_dir}: train.steps={config.train.steps}, but the run is at step {at} (its last checkpoint): "
-            f"resume with train.steps >= {at}, or set run_dir elsewhere for a new run"
+    def finished(self, save_final: bool) -> TrainResult | None:
+        """Before anything is written: a resumed run can only go forward, and a finished one has nothing to
+        do (its result is returned)."""
+        config, run_dir = self.config, self.run_dir
+        validate(config, check_model_path=False)
+        self.ckpt = latest_checkpoint(run_dir) if self.resume else None
+        at = _checkpoint_step(self.ckpt) if self.ckpt is not None else 0
+        if at > config.train.steps:
+            raise ConfigError(
+                f"{run_dir}: train.steps={config.train.steps}, but the run is at step {at} (its last checkpoint): "
+                f"resume with train.steps >= {at}, or set run_dir elsewhere for a new run"
+            )
+        if (
+            self.ckpt is not None
+            and at == config.train.steps
+            and save_final
+            and not self.keep_model
+            and _finished(run_dir, at)
+        ):
+            if _rank0():
+                print(f"{run_dir} finished at step {at} (its model is in final/): nothing to resume")
+            return TrainResult(run_dir, at, _read_metrics(run_dir / "metrics.jsonl"), run_dir / "final")
+        return None
+
+    def setup(self, data: TrainingData | None) -> None:
+        """Pick the family, then the accelerator, run folder, model, data, optimizer, checkpoint and stream,
+        in the order that a resumed run's random states depend on."""
+        from accelerate.utils import set_seed
+
+        from flame.train.base import model_family, resolve_base_model
+
+        config = self.config
+        self.base_path = resolve_base_model(config.model.base)
+        self.family = model_family(config.model, self.base_path)  # the one place the family is picked
+        self.dtype = resolve_dtype(config.model.dtype)
+        if config.eval.calibrate and not self.family.fits_label_biases:
+            raise ValueError(
+                "eval.calibrate fits the label biases of an encoder judge; this base is a text-to-text model "
+                "(set eval.calibrate: 0)"
+            )
+        self._setup_accelerator()
+        self._setup_run_dir()
+        set_seed(config.train.seed)
+        self._setup_model()
+        self._setup_data(data)
+        self._setup_optimizer()
+        self._load_checkpoint()
+        self._setup_stream()
+        self.metrics_file = (
+            (self.run_dir / "metrics.jsonl").open("a", encoding="utf-8") if self.main else None
         )
-    if (
-        ckpt is not None
-        and at == config.train.steps
-        and save_final
-        and not keep_model
-        and _finished(run_dir, at)
-    ):
-        if _rank0():
-            print(f"{run_dir} finished at step {at} (its model is in final/): nothing to resume")
-        return TrainResult(run_dir, at, _read_metrics(run_dir / "metrics.jsonl"), run_dir / "final")
-    base_path = resolve_base_model(config.model.base)
-    dtype = resolve_dtype(config.model.dtype)
-    # cpu=True without a GPU: a multi-process launch (torchrun, `accelerate launch`) then runs DDP over gloo.
-    handlers = []
-    if config.eval.calibrate and not is_encoder_judge_base(config.model, base_path):
-        raise ValueError(
-            "eval.calibrate fits the label biases of an encoder judge; this base is a text-to-text model "
-            "(set eval.calibrate: 0)"
+
+    def _setup_accelerator(self) -> None:
+        import torch
+        from accelerate import Accelerator
+
+        handlers = []
+        if self.family.ddp_unused_parameters:
+            from accelerate.utils import DistributedDataParallelKwargs
+
+            handlers.append(DistributedDataParallelKwargs(find_unused_parameters=True))
+        # cpu=True without a GPU: a multi-process launch (torchrun, `accelerate launch`) then runs DDP over gloo.
+        self.accelerator = Accelerator(
+            mixed_precision="bf16" if self.dtype == "bf16" else "no",
+            cpu=not torch.cuda.is_available(),
+            kwargs_handlers=handlers,
         )
-    if is_encoder_judge_base(config.model, base_path):
-        from accelerate.utils import DistributedDataParallelKwargs
+        acc = self.accelerator
+        self.world, self.rank, self.main = acc.num_processes, acc.process_index, acc.is_main_process
+        self.accum = check_sizes(self.config, self.world)
 
-        # A batch without ties or without label rows leaves those heads out of the loss: DDP must allow it.
-        handlers.append(DistributedDataParallelKwargs(find_unused_parameters=True))
-    accelerator = Accelerator(
-        mixed_precision="bf16" if dtype == "bf16" else "no",
-        cpu=not torch.cuda.is_available(),
-        kwargs_handlers=handlers,
-    )
-    world, rank, main = accelerator.num_processes, accelerator.process_index, accelerator.is_main_process
-    accum = check_sizes(config, world)
-    if not resume and (
-        (run_dir / "checkpoints").is_dir()
-        and any((run_dir / "checkpoints").iterdir())
-        or (run_dir / "final").exists()
-    ):
-        raise ConfigError(
-            f"{run_dir} already holds a run: pass --resume to continue it, or set run_dir elsewhere"
+    def _setup_run_dir(self) -> None:
+        import torch
+
+        config, run_dir = self.config, self.run_dir
+        if not self.resume and (
+            (run_dir / "checkpoints").is_dir()
+            and any((run_dir / "checkpoints").iterdir())
+            or (run_dir / "final").exists()
+        ):
+            raise ConfigError(
+                f"{run_dir} already holds a run: pass --resume to continue it, or set run_dir elsewhere"
+            )
+        threads = pick_threads() if config.train.threads == "auto" else config.train.threads
+        if threads:
+            torch.set_num_threads(threads)
+        if self.main:
+            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text(dump_yaml(config))
+        self.accelerator.wait_for_everyone()
+
+    def _setup_model(self) -> None:
+        from flame.train.base import load_family_model
+
+        self.model, self.tokenizer = load_family_model(self.config.model, self.base_path, self.family)
+        self.pad_id = self.tokenizer.pad_token_id
+
+    def _setup_data(self, data: TrainingData | None) -> None:
+        import torch
+
+        from flame.train.base import trainable_parameters
+
+        config = self.config
+        trainable, total = trainable_parameters(self.model)
+        if data is None:
+            data = build_training_data(config.data, progress=self.main and self.progress is not False)
+        self.data = data
+        self.eval_sets = _load_eval_sets(config) if config.eval.every >= 0 else {}
+        self.run_info = {
+            "base_model": config.model.base,
+            "base_path": self.base_path,
+            "mixture": config.data.mixture,
+            "tasks": data.tasks,
+            "files": config.data.files,
+            "seed": config.train.seed,
+            "steps": 0,
+            "target_steps": config.train.steps,
+            "flame_version": __version__,
+            "dtype": self.dtype,
+            "processes": self.world,
+            "gradient_accumulation": self.accum,
+            "trainable_parameters": trainable,
+            "parameters": total,
+            "lora": config.model.lora.enabled,
+            "threads": torch.get_num_threads(),
+            "finished": False,
+        }
+        if self.main:
+            _write_json(self.run_dir / "data.json", data.summary())
+
+    def _setup_optimizer(self) -> None:
+        import torch
+
+        optim = self.config.optim
+        groups = self.family.param_groups(self.model, optim.head_lr_scale)
+        optimizer = torch.optim.AdamW(
+            groups,
+            lr=optim.lr,
+            betas=(optim.beta1, optim.beta2),
+            eps=optim.eps,
+            weight_decay=optim.weight_decay,
         )
-    threads = pick_threads() if config.train.threads == "auto" else config.train.threads
-    if threads:
-        torch.set_num_threads(threads)
-    if main:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(dump_yaml(config))
-    accelerator.wait_for_everyone()
-    set_seed(config.train.seed)
+        model = torch.compile(self.model) if self.config.train.compile else self.model
+        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        # FSDP replaces parameters with sharded ones: clip what the prepared model holds.
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.model.train()
 
-    model, tokenizer, is_seq2seq = load_model(config.model, base_path)
-    trainable, total = trainable_parameters(model)
-    if data is None:
-        data = build_training_data(config.data, progress=main and progress is not False)
-    eval_sets = _load_eval_sets(config) if config.eval.every >= 0 else {}
-    run_info = {
-        "base_model": config.model.base,
-        "base_path": base_path,
-        "mixture": config.data.mixture,
-        "tasks": data.tasks,
-        "files": config.data.files,
-        "seed": config.train.seed,
-        "steps": 0,
-        "target_steps": config.train.steps,
-        "flame_version": __version__,
-        "dtype": dtype,
-        "processes": world,
-        "gradient_accumulation": accum,
-        "trainable_parameters": trainable,
-        "parameters": total,
-        "lora": config.model.lora.enabled,
-        "threads": torch.get_num_threads(),
-        "finished": False,
-    }
-    if main:
-        _write_json(run_dir / "data.json", data.summary())
+    def _load_checkpoint(self) -> None:
+        self.start, self.stream_state = 0, None
+        self.seen = {"examples": 0, "tokens": 0, "elapsed_s": 0.0}
+        metrics = self.run_dir / "metrics.jsonl"
+        if self.ckpt is not None:
+            self.accelerator.load_state(str(self.ckpt))
+            state = json.loads((self.ckpt / "state.json").read_text())
+            self.start, self.stream_state, self.seen = state["step"], state["stream"], state["seen"]
+            if self.main:
+                # Training complete at the checkpoint: its final evaluation and label-bias fit are done again.
+                _truncate_metrics(metrics, self.start, redo_final=self.start >= self.config.train.steps)
+        elif self.resume and self.main:
+            print(f"no checkpoint in {self.run_dir}: starting from step 0")
+            _truncate_metrics(metrics, 0)  # the lines of the attempt killed before one
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups: list[dict[str, Any]] = [{"params": params, "lr_scale": 1.0}]
-    if is_encoder_judge(model) and config.optim.head_lr_scale != 1.0:
-        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for n, p in named if n.startswith("backbone.")], "lr_scale": 1.0},
-            {
-                "params": [p for n, p in named if not n.startswith("backbone.")],
-                "lr_scale": config.optim.head_lr_scale,
-            },
-        ]
-    optimizer = torch.optim.AdamW(
-        groups,
-        lr=config.optim.lr,
-        betas=(config.optim.beta1, config.optim.beta2),
-        eps=config.optim.eps,
-        weight_decay=config.optim.weight_decay,
-    )
-    if config.train.compile:
-        model = torch.compile(model)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    # FSDP replaces parameters with sharded ones: clip what the prepared model holds.
-    params = [p for p in model.parameters() if p.requires_grad]
-    model.train()
+    def _setup_stream(self) -> None:
+        config, family, tokenizer = self.config, self.family, self.tokenizer
+        if not family.generates:  # it scores closed label spaces: a generative task is a config error
+            _check_closed_labels(self.data)
+        self.stream = BatchStream(
+            self.data,
+            lambda ex: family.encode(ex, tokenizer, config.data.max_length, config.data.loss_on),
+            config.train.batch_size,
+            config.data.bucket_batches,
+            config.train.seed,
+            self.stream_state,
+            swap_pairs=config.data.swap_pairs,
+        )
+        self.task_index = {t: i for i, t in enumerate(self.data.tasks)}
 
-    start, stream_state, seen = 0, None, {"examples": 0, "tokens": 0, "elapsed_s": 0.0}
-    if ckpt is not None:
-        accelerator.load_state(str(ckpt))
-        state = json.loads((ckpt / "state.json").read_text())
-        start, stream_state, seen = state["step"], state["stream"], state["seen"]
-        if main:
-            # Training complete at the checkpoint: its final evaluation and label-bias fit are done again.
-            _truncate_metrics(run_dir / "metrics.jsonl", start, redo_final=start >= config.train.steps)
-    elif resume and main:
-        print(f"no checkpoint in {run_dir}: starting from step 0")
-        _truncate_metrics(run_dir / "metrics.jsonl", 0)  # the lines of the attempt killed before one
-    pad_id = tokenizer.pad_token_id
-    encode = encode_seq2seq if is_seq2seq else encode_causal
-    collate = collate_seq2seq if is_seq2seq else collate_causal
+    # ---------------------------------------------------------------- train
+    def train(self) -> int:
+        """The loop, step after step until train.steps or train.max_minutes; returns the last step."""
+        import torch
 
-    def example_losses(model, tensors):
-        return token_losses(model, tensors, is_seq2seq)[0]
+        config, main = self.config, self.main
+        show = (config.train.progress if self.progress is None else self.progress) and main
+        bar = _Progress(show, config.train.steps, self.start)
+        self.window = _Window(len(self.data.tasks))
+        self.sums = torch.zeros(2 * len(self.data.tasks), dtype=torch.float64)
+        step = self.start
+        deadline = time.monotonic() + 60 * config.train.max_minutes if config.train.max_minutes else None
+        try:
+            for step in range(self.start + 1, config.train.steps + 1):
+                loss = self.train_step(step)
+                bar.update(f"loss {loss:.3f}")
+                if self.on_step is not None:
+                    self.on_step(step, self.model)
+                out_of_time = self._out_of_time(deadline)
+                last = step == config.train.steps or out_of_time
+                if config.train.save_every and step % config.train.save_every == 0 and not last:
+                    self.save_checkpoint(step)
+                if config.eval.every > 0 and step % config.eval.every == 0 and not last:
+                    self.evaluate(step)
+                if out_of_time:
+                    if main:
+                        print(
+                            f"train.max_minutes={config.train.max_minutes} reached: stopping after step {step}"
+                        )
+                    break
+        finally:
+            bar.close()
+        return step
 
-    if is_encoder_judge(model):  # the same loop; only the inputs and the loss differ (flame.encoder)
-        from flame.encoder import inputs as judge_inputs
-        from flame.encoder.model import judge_losses
+    def train_step(self, step: int) -> float:
+        """One optimizer step over the next batch (its micro-batches split over the processes); the loss."""
+        import torch
 
-        _check_closed_labels(data)
-        encode, collate, example_losses = judge_inputs.encode, judge_inputs.collate, judge_losses
-    stream = BatchStream(
-        data,
-        lambda ex: encode(ex, tokenizer, config.data.max_length, config.data.loss_on),
-        config.train.batch_size,
-        config.data.bucket_batches,
-        config.train.seed,
-        stream_state,
-        swap_pairs=config.data.swap_pairs,
-    )
-    task_index = {t: i for i, t in enumerate(data.tasks)}
-    metrics: list[dict[str, Any]] = []
-    metrics_file = (run_dir / "metrics.jsonl").open("a", encoding="utf-8") if main else None
+        config, acc, world, sums, n_tasks = (
+            self.config,
+            self.accelerator,
+            self.world,
+            self.sums,
+            len(self.data.tasks),
+        )
+        t0 = time.perf_counter()
+        batch = self.stream.next_batch()
+        size = config.train.micro_batch_size
+        micro = [batch[i : i + size] for i in range(0, len(batch), size)]
+        mine = micro[self.rank :: world]
+        n_target = sum(e.n_target for e in batch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(step, config.optim.lr, config.optim.warmup_steps) * group["lr_scale"]
+        sums.zero_()
+        for i, mb in enumerate(mine):
+            tensors = {k: v.to(acc.device) for k, v in self.family.collate(mb, self.pad_id).items()}
+            sync = contextlib.nullcontext() if i == len(mine) - 1 else acc.no_sync(self.model)
+            with sync:
+                with acc.autocast():
+                    losses = self.family.losses(self.model, tensors)
+                # Normalised by the *global* batch's target tokens, times the process count because DDP
+                # averages gradients: the step equals one process running the whole batch.
+                # Label-balancing weights (data.balance_labels) scale each example's summed loss.
+                weights = torch.tensor([e.weight for e in mb], dtype=losses.dtype, device=losses.device)
+                acc.backward((losses.sum(-1) * weights).sum() * world / n_target)
+            per_example = losses.detach().sum(-1).double().cpu()
+            for e, v in zip(mb, per_example, strict=True):
+                sums[self.task_index[e.task]] += v
+                sums[n_tasks + self.task_index[e.task]] += e.n_target
+        totals = acc.reduce(sums.to(acc.device), "sum").cpu() if world > 1 else sums
+        loss = float(totals[:n_tasks].sum() / totals[n_tasks:].sum())
+        if not math.isfinite(loss):
+            raise TrainingError(
+                f"loss is {loss} at step {step}; the batch held tasks {sorted({e.task for e in batch})} "
+                f"(the last checkpoint is intact; lower optim.lr or drop the task)"
+            )
+        grad_norm = None
+        if config.optim.max_grad_norm > 0:
+            grad_norm = float(acc.clip_grad_norm_(self.params, config.optim.max_grad_norm))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self._count(step, batch, micro, totals, time.perf_counter() - t0, grad_norm)
+        return loss
 
-    def log(record: dict[str, Any]) -> None:
-        metrics.append(record)
-        if metrics_file:
-            metrics_file.write(json.dumps(record) + "\n")
-            metrics_file.flush()
+    def _count(self, step: int, batch, micro, totals, dt: float, grad_norm: float | None) -> None:
+        """Add the step to the examples and tokens seen and the log window; log at train.log_every."""
+        from flame.train.collate import padding_waste
 
-    def evaluate(step: int) -> None:
-        if not eval_sets:
+        config, seen = self.config, self.seen
+        real = sum(e.n_tokens for e in batch)
+        seen["examples"] += len(batch)
+        seen["tokens"] += real
+        seen["elapsed_s"] += dt
+        self.window.add(totals, len(batch), real, padding_waste(micro), dt, grad_norm)
+        if step % config.train.log_every == 0 or step == config.train.steps:
+            self.log(self.window.record(step, self.data.tasks, self.optimizer.param_groups[0]["lr"], seen))
+
+    def _out_of_time(self, deadline: float | None) -> bool:
+        import torch
+
+        out_of_time = deadline is not None and time.monotonic() > deadline
+        if out_of_time and self.world > 1:  # every process must stop at the same step
+            flag = torch.tensor([float(out_of_time)], device=self.accelerator.device)
+            out_of_time = bool(self.accelerator.reduce(flag, "max").item())
+        return out_of_time
+
+    def log(self, record: dict[str, Any]) -> None:
+        self.metrics.append(record)
+        if self.metrics_file:
+            self.metrics_file.write(json.dumps(record) + "\n")
+            self.metrics_file.flush()
+
+    def evaluate(self, step: int) -> None:
+        """Label accuracy and the human label's probability on the eval sets, scored by the family."""
+        from flame.train.score import score_sets
+
+        if not self.eval_sets:
             return
         scores = score_sets(
-            model,
-            tokenizer,
-            eval_sets,
-            max_length=config.data.max_length,
-            batch_size=config.eval.batch_size,
-            is_seq2seq=is_seq2seq,
-            autocast=accelerator.autocast,
+            self.model,
+            self.tokenizer,
+            self.eval_sets,
+            max_length=self.config.data.max_length,
+            batch_size=self.config.eval.batch_size,
+            family=self.family,
+            autocast=self.accelerator.autocast,
         )
-        log({"step": step, "eval": scores})
+        self.log({"step": step, "eval": scores})
 
-    def save_checkpoint(step: int) -> None:
+    def save_checkpoint(self, step: int) -> None:
+        """Model, optimizer and RNG states (the accelerator's) and the data position, written under a
+        temporary name and renamed when complete; the oldest beyond train.keep_checkpoints are removed."""
+        acc, run_dir, main = self.accelerator, self.run_dir, self.main
         final = run_dir / "checkpoints" / f"step-{step}"
         tmp = run_dir / "checkpoints" / f".step-{step}.tmp"
         if main:
             shutil.rmtree(tmp, ignore_errors=True)
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(tmp))
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp))
         if main:
-            _write_json(tmp / "state.json", {"step": step, "stream": stream.state.to_dict(), "seen": seen})
+            state = {"step": step, "stream": self.stream.state.to_dict(), "seen": self.seen}
+            _write_json(tmp / "state.json", state)
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
             kept = sorted(latest_all(run_dir), key=lambda p: int(p.name[5:]))
-            for old in kept[: -max(1, config.train.keep_checkpoints)]:
+            for old in kept[: -max(1, self.config.train.keep_checkpoints)]:
                 shutil.rmtree(old, ignore_errors=True)
-            _write_json(run_dir / "run.json", {**run_info, "steps": step})
-        accelerator.wait_for_everyone()
-
-    # ---------------------------------------------------------------- train
-    show = (config.train.progress if progress is None else progress) and main
-    bar = _Progress(show, config.train.steps, start)
-    window = _Window(len(data.tasks))
-    sums = torch.zeros(2 * len(data.tasks), dtype=torch.float64)
-    step = start
-    began = time.monotonic()
-    deadline = began + 60 * config.train.max_minutes if config.train.max_minutes else None
-    try:
-        for step in range(start + 1, config.train.steps + 1):
-            t0 = time.perf_counter()
-            batch = stream.next_batch()
-            micro = [
-                batch[i : i + config.train.micro_batch_size]
-                for i in range(0, len(batch), config.train.micro_batch_size)
-            ]
-            mine = micro[rank::world]
-            n_target = sum(e.n_target for e in batch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, config.optim.lr, config.optim.warmup_steps) * group["lr_scale"]
-            sums.zero_()
-            for i, mb in enumerate(mine):
-                tensors = {k: v.to(accelerator.device) for k, v in collate(mb, pad_id).items()}
-                sync = contextlib.nullcontext() if i == len(mine) - 1 else accelerator.no_sync(model)
-                with sync:
-                    with accelerator.autocast():
-                        losses = example_losses(model, tensors)
-                    # Normalised by the *global* batch's target tokens, times the process count because DDP
-                    # averages gradients: the step equals one process running the whole batch.
-                    # Label-balancing weights (data.balance_labels) scale each example's summed loss.
-                    weights = torch.tensor([e.weight for e in mb], dtype=losses.dtype, device=losses.device)
-                    accelerator.backward((losses.sum(-1) * weights).sum() * world / n_target)
-                per_example = losses.detach().sum(-1).double().cpu()
-                for e, v in zip(mb, per_example, strict=True):
-                    sums[task_index[e.task]] += v
-                    sums[len(data.tasks) + task_index[e.task]] += e.n_target
-            totals = accelerator.reduce(sums.to(accelerator.device), "sum").cpu() if world > 1 else sums
-            loss = float(totals[: len(data.tasks)].sum() / totals[len(data.tasks) :].sum())
-            if not math.isfinite(loss):
-                raise TrainingError(
-                    f"loss is {loss} at step {step}; the batch held tasks {sorted({e.task for e in batch})} "
-                    f"(the last checkpoint is intact; lower optim.lr or drop the task)"
-                )
-            grad_norm = None
-            if config.optim.max_grad_norm > 0:
-                grad_norm = float(accelerator.clip_grad_norm_(params, config.optim.max_grad_norm))
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            dt = time.perf_counter() - t0
-            real = sum(e.n_tokens for e in batch)
-            seen["examples"] += len(batch)
-            seen["tokens"] += real
-            seen["elapsed_s"] += dt
-            window.add(totals, len(batch), real, padding_waste(micro), dt, grad_norm)
-            if step % config.train.log_every == 0 or step == config.train.steps:
-                log(window.record(step, data.tasks, optimizer.param_groups[0]["lr"], seen))
-            bar.update(f"loss {loss:.3f}")
-            if on_step is not None:
-                on_step(step, model)
-            out_of_time = deadline is not None and time.monotonic() > deadline
-            if out_of_time and world > 1:  # every process must stop at the same step
-                flag = torch.tensor([float(out_of_time)], device=accelerator.device)
-                out_of_time = bool(accelerator.reduce(flag, "max").item())
-            last = step == config.train.steps or out_of_time
-            if config.train.save_every and step % config.train.save_every == 0 and not last:
-                save_checkpoint(step)
-            if config.eval.every > 0 and step % config.eval.every == 0 and not last:
-                evaluate(step)
-            if out_of_time:
-                if main:
-                    print(f"train.max_minutes={config.train.max_minutes} reached: stopping after step {step}")
-                break
-    finally:
-        bar.close()
+            _write_json(run_dir / "run.json", {**self.run_info, "steps": step})
+        acc.wait_for_everyone()
 
     # ---------------------------------------------------------------- save
-    if (config.train.save_every or save_final) and latest_checkpoint(
-        run_dir
-    ) != run_dir / "checkpoints" / f"step-{step}":
-        save_checkpoint(step)
-    if config.eval.every >= 0:
-        evaluate(step)
-    final_dir = None
-    unwrapped = accelerator.unwrap_model(model)
-    if save_final:
+    def save(self, step: int, save_final: bool) -> Path | None:
+        """The last checkpoint (unless the loop just wrote it), the final evaluation, and final/: the label
+        biases fitted first where the family has them (eval.calibrate)."""
+        config, run_dir = self.config, self.run_dir
+        if (config.train.save_every or save_final) and latest_checkpoint(
+            run_dir
+        ) != run_dir / "checkpoints" / f"step-{step}":
+            self.save_checkpoint(step)
+        if config.eval.every >= 0:
+            self.evaluate(step)
+        self.unwrapped = self.accelerator.unwrap_model(self.model)
+        if not save_final:
+            return None
         final_dir = run_dir / "final"
-        if main:
-            if is_encoder_judge(unwrapped):
-                unwrapped.row_length = config.data.max_length
+        if self.main:
             if config.eval.calibrate:
-                calibrate_judge(unwrapped, tokenizer, config, data.tasks, accelerator.autocast, log, step)
-            save_hf_folder(unwrapped, tokenizer, final_dir, merge_lora=config.train.merge_lora)
-            _write_json(
-                run_dir / "run.json",
-                {
-                    **run_info,
-                    "steps": step,
-                    "finished": True,
-                    "stopped_by_time_limit": step < config.train.steps,
-                },
+                self._fit_label_biases(step)
+            save_hf_folder(
+                self.unwrapped,
+                self.tokenizer,
+                final_dir,
+                merge_lora=config.train.merge_lora,
+                family=self.family,
+                row_length=config.data.max_length,
             )
-        accelerator.wait_for_everyone()
+            finished = {"steps": step, "finished": True, "stopped_by_time_limit": step < config.train.steps}
+            _write_json(run_dir / "run.json", {**self.run_info, **finished})
+        self.accelerator.wait_for_everyone()
+        return final_dir
+
+    def _fit_label_biases(self, step: int) -> None:
+        """Fit the label biases on dev rows (flame.encoder.calibration) before the model is saved."""
+        config = self.config
+        start = time.monotonic()
+        biases = self.family.fit_label_biases(
+            self.unwrapped,
+            self.tokenizer,
+            list(self.data.tasks) if config.eval.calibrate_on == "run" else None,
+            n=config.eval.calibrate,
+            max_length=config.data.max_length,
+            batch_size=config.eval.batch_size,
+            autocast=self.accelerator.autocast,
+            seed=config.train.seed,
+        )
+        rows = sum(b.rows for b in biases)
+        print(
+            f"calibrated {len(biases)} kinds of rows on {rows} dev rows in {time.monotonic() - start:.0f} s "
+            "(flame.encoder.calibration)"
+        )
+        self.log({"step": step, "calibration": [b.to_json() for b in biases]})
 
     # ---------------------------------------------------------------- cleanup
-    if metrics_file:
-        metrics_file.close()
-    accelerator.end_training()
-    result = TrainResult(run_dir, step, metrics, final_dir)
-    if keep_model:
-        result.model, result.tokenizer = unwrapped, tokenizer
-    return result
-
-
-def calibrate_judge(model, tokenizer, config: RunConfig, run_tasks, autocast, log, step: int) -> None:
-    """Fit the encoder judge's label biases on dev rows (flame.encoder.calibration) before it is saved."""
-    from flame.encoder.calibration import calibrate
-
-    start = time.monotonic()
-    biases = calibrate(
-        model,
-        tokenizer,
-        list(run_tasks) if config.eval.calibrate_on == "run" else None,
-        n=config.eval.calibrate,
-        max_length=config.data.max_length,
-        batch_size=config.eval.batch_size,
-        autocast=autocast,
-        seed=config.train.seed,
-    )
-    rows = sum(b.rows for b in biases)
-    print(
-        f"calibrated {len(biases)} kinds of rows on {rows} dev rows in {time.monotonic() - start:.0f} s "
-        "(flame.encoder.calibration)"
-    )
-    log({"step": step, "calibration": [b.to_json() for b in biases]})
+    def cleanup(self, step: int, final_dir: Path | None) -> TrainResult:
+        if self.metrics_file:
+            self.metrics_file.close()
+        self.accelerator.end_training()
+        result = TrainResult(self.run_dir, step, self.metrics, final_dir)
+        if self.keep_model:
+            result.model, result.tokenizer = self.unwrapped, self.tokenizer
+        return result
 
 
 def _check_closed_labels(data: TrainingData) -> None:
@@ -671,21 +755,22 @@ class _Window:
         return rec
 
 
-def save_hf_folder(model, tokenizer, out: Path, *, merge_lora: bool = True) -> Path:
-    """A plain Hugging Face folder (config, safetensors, tokenizer), written to a temporary name first.
+def save_hf_folder(
+    model, tokenizer, out: Path, *, merge_lora: bool = True, family=None, row_length: int | None = None
+) -> Path:
+    """A plain Hugging Face folder written by the model's family (`flame.families`: config, safetensors,
+    tokenizer; an encoder judge's heads and marker too), to a temporary name first, then renamed.
 
     A PEFT model is merged into full weights (``merge_lora``) or saved as an adapter whose
-    adapter_config.json names its base folder.
+    adapter_config.json names its base folder. ``family``: None reads it from the model; ``row_length``:
+    the tokens per row an encoder judge was trained at.
     """
+    from flame.families import family_of
+
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    if hasattr(model, "peft_config") and merge_lora:
-        model = model.merge_and_unload()
-    if hasattr(model, "_orig_mod"):  # torch.compile wrapper
-        model = model._orig_mod
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    (family or family_of(model)).save(model, tokenizer, tmp, merge_lora=merge_lora, row_length=row_length)
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     return out

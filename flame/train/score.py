@@ -1,8 +1,8 @@
 """Label scoring of the model being trained: periodic evaluation and the tail-patch target metric.
 
-Scored by `flame.scoring.LabelScorer`, the rater's scorer (`flame.raters.hf`): the same rows, truncation and
-fp32 head, so an in-training score equals what `flame eval` gives the saved model. An encoder judge is scored
-by its own heads (`flame.encoder.inputs`).
+Each model family scores its own way (`flame.families`): a text-to-text LM through `flame.scoring.LabelScorer`,
+the rater's scorer (the same rows, truncation and fp32 head, so an in-training score equals what `flame eval`
+gives the saved model); an encoder judge by its own heads (`flame.encoder.inputs`).
 """
 
 from __future__ import annotations
@@ -10,15 +10,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from flame.raters.base import softmax
-from flame.scoring import LabelScorer
+from flame.families import ModelFamily, family_of
 from flame.types import Example
-
-
-def is_encoder_judge(model) -> bool:
-    from flame.encoder.model import EncoderJudge
-
-    return isinstance(getattr(model, "module", model), EncoderJudge)
 
 
 def label_probs(
@@ -28,39 +21,16 @@ def label_probs(
     *,
     max_length: int = 512,
     batch_size: int = 8,
-    is_seq2seq: bool | None = None,
+    family: ModelFamily | None = None,
     autocast=None,
 ) -> list[dict[str, float]]:
-    """{label: probability} for every example with a closed label space. ``is_seq2seq``: None reads it from
-    the model's config; ``autocast``: a context factory (the accelerator's) or None."""
-    import contextlib
-
-    if is_encoder_judge(model):
-        from flame.encoder.inputs import label_probs as judge_probs
-
-        scored = judge_probs(
-            getattr(model, "module", model),
-            tokenizer,
-            examples,
-            max_length=max_length,
-            batch_size=batch_size,
-            autocast=autocast,
-        )
-        return [probs for probs, _ in scored]
-    # A new scorer per call: its fp32 head copy is of the weights as they are now.
-    scorer = LabelScorer(
-        model, tokenizer, max_length=max_length, batch_size=batch_size, is_seq2seq=is_seq2seq
+    """{label: probability} for every example with a closed label space. ``family``: None reads it from the
+    model; ``autocast``: a context factory (the accelerator's) or None."""
+    family = family or family_of(model)
+    scored = family.label_probs(
+        model, tokenizer, examples, max_length=max_length, batch_size=batch_size, autocast=autocast
     )
-    was_training = model.training
-    model.eval()
-    try:
-        with (autocast or contextlib.nullcontext)():
-            scored = scorer(examples)
-    finally:
-        model.train(was_training)
-    return [
-        dict(zip(ex.labels, softmax(s.logprobs), strict=True)) for ex, s in zip(examples, scored, strict=True)
-    ]
+    return [probs for probs, _ in scored]
 
 
 def score_sets(model, tokenizer, sets: dict[str, list[Example]], **kw) -> dict[str, dict[str, float]]:
@@ -93,3 +63,9 @@ def sample_spread(pools: dict[str, list[Example]], n: int, seed: int = 0) -> lis
                 out.append(v[cursor[t]])
                 cursor[t] += 1
     return out
+
+
+def is_encoder_judge(model) -> bool:
+    """Kept for scripts written against it (benchmarks/judge_throughput.py); new code asks the family
+    (`flame.families.family_of`) what it needs to know."""
+    return not family_of(model).generates

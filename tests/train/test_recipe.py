@@ -123,16 +123,16 @@ def test_rm_stage_continues_from_a_flame_run_with_the_shipped_config(toy_registr
 
 
 def test_nan_loss_stops_with_the_step_and_the_tasks(toy_registry, tiny_model, tmp_path, monkeypatch):
-    import flame.train.collate as collate
+    import flame.families.lm as lm
     from flame.train.recipe import TrainingError, train
 
-    real = collate.token_losses
+    real = lm.token_losses
 
     def poisoned(model, tensors, is_seq2seq):
         losses, mask = real(model, tensors, is_seq2seq)
         return losses * float("nan"), mask
 
-    monkeypatch.setattr(collate, "token_losses", poisoned)
+    monkeypatch.setattr(lm, "token_losses", poisoned)  # what the causal LM family's losses call
     with pytest.raises(TrainingError, match=r"loss is nan at step 1; the batch held tasks \['toy_"):
         train(tiny_config(tiny_model, tmp_path / "run"))
     assert not list((tmp_path / "run" / "checkpoints").iterdir())
