@@ -48,14 +48,15 @@ class LoraConfig:
 @dataclass
 class ModelConfig:
     base: str = _help(
-        "base model: 'smollm2' (the packaged SmolLM2-135M-Instruct), 'minilm' (the packaged MiniLM-L6 "
-        "encoder, trained as an encoder judge), 'run:RUN_DIR' (a flame train run, e.g. FLAMe before the RM "
-        "stage), a local HF model folder, or a hub id",
+        "base model, named as rater specs name models (flame.raters.models): 'smollm2' (the packaged "
+        "SmolLM2-135M-Instruct), 'minilm' (the packaged MiniLM-L6 encoder, trained as an encoder judge), "
+        "'hf:PATH_OR_HUB_ID', 'run:RUN_DIR' (a flame train run, e.g. FLAMe before the RM stage); also a bare "
+        "local HF model folder or org/name hub id",
         "smollm2",
     )
     kind: Literal["auto", "causal", "seq2seq", "encoder"] = _help(
-        "model family; 'auto' reads the model config: is_encoder_decoder → seq2seq, a BERT-like encoder "
-        "(or a saved encoder judge) → encoder judge (flame.encoder), else causal",
+        "model family (flame.families); 'auto' reads the model config: is_encoder_decoder → seq2seq, a "
+        "BERT-like encoder (or a saved encoder judge) → encoder judge (flame.encoder), else causal",
         "auto",
     )
     dtype: Literal["auto", "bf16", "fp32"] = _help(
