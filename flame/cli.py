@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--permissive-only", action="store_true")
     p.set_defaults(func=cmd_mixtures_show)
 
-    data = sub.add_parser("data", help="build, check and export the collection").add_subparsers(
+    data = sub.add_parser("data", help="download, build, check and export the collection").add_subparsers(
         dest="data_command", required=True
     )
     p = data.add_parser("build", help="convert every dataset to FLAMe examples (cached)")
@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0)
     p.add_argument("--permissive-only", action="store_true")
     p.set_defaults(func=cmd_data_export)
+    from flame.data.download import add_download_parser
+
+    add_download_parser(data)  # download: the pinned upstream files, verified (flame/data/upstream.py)
 
     # Subcommands of the other layers register themselves; their modules import heavy packages lazily.
     from flame.raters.cli import register as register_raters
