@@ -43,9 +43,6 @@ KNOWN = {
     # discovery), while every registration imports flame.data's Task: data <-> tasks. It goes when discovery
     # moves next to the registrations (a `flame/tasks/__init__.py` that loads its own modules).
     ("data", "tasks"),
-    # flame/evaluate/cli.py imports CliError from flame/cli.py (cli <-> evaluate). CliError moves to
-    # flame/errors.py with the one CLI error policy; the edge is gone in the working tree that does that.
-    ("evaluate", "cli"),
 }
 
 
@@ -174,7 +171,7 @@ def test_no_cycles_between_packages(graph):
 def test_the_known_exceptions_are_still_needed(graph):
     """A known edge that has gone is removed from KNOWN, so that it cannot come back unnoticed."""
     gone = [edge for edge in KNOWN if edge[1] not in graph.get(edge[0], {})]
-    assert gone in ([], [("evaluate", "cli")])  # the CLI error policy's change removes the second
+    assert gone == []
 
 
 def test_the_cycle_finder_finds_cycles():
