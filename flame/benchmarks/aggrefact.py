@@ -61,7 +61,7 @@ def binarize(label: Any) -> str:
     raise ValueError(f"label {label!r} is neither supported nor unsupported")
 
 
-def row_to_example(obj: Any, where: str) -> Example:
+def aggrefact_example(obj: Any, where: str) -> Example:
     if not isinstance(obj, dict):
         raise ValueError(f"expected an object, got {type(obj).__name__}")
     for key in ("doc", "claim", "dataset"):
@@ -95,7 +95,7 @@ def make_loader(path: str | Path | None) -> Callable[..., BenchmarkData]:
         seen: set[tuple[str, str]] = set()
         for lineno, obj in rows:
             try:
-                ex = row_to_example(obj, str(lineno))
+                ex = aggrefact_example(obj, str(lineno))
             except ValueError as e:
                 problems.append(f"{source}:{lineno}: {e}")
                 continue

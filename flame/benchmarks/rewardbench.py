@@ -146,12 +146,12 @@ def chosen_position(row_id: str, prompt: str) -> str:
 
     A fixed position would reward a rater's position bias; the hash keeps it the same on every run.
     """
-    from flame.data.preprocess import stable_hash
+    from flame.data.preprocess import stable_int_hash
 
-    return "A" if stable_hash(f"rewardbench\x00{row_id}\x00{prompt}") % 2 == 0 else "B"
+    return "A" if stable_int_hash(f"rewardbench\x00{row_id}\x00{prompt}") % 2 == 0 else "B"
 
 
-def row_to_example(obj: Any, where: str, task: str = "rewardbench") -> Example:
+def rewardbench_example(obj: Any, where: str, task: str = "rewardbench") -> Example:
     if not isinstance(obj, dict):
         raise ValueError(f"expected an object, got {type(obj).__name__}")
     fields = {}
@@ -177,7 +177,7 @@ def load_rows(rows: list[tuple[int, Any]], source: str) -> tuple[list[Example], 
     seen: set[str] = set()
     for lineno, obj in rows:
         try:
-            ex = row_to_example(obj, str(lineno))
+            ex = rewardbench_example(obj, str(lineno))
         except ValueError as e:
             problems.append(f"{source}:{lineno}: {e}")
             continue

@@ -24,7 +24,7 @@ from typing import Any
 
 from flame import __version__
 from flame.data.paths import cache_dir, data_root
-from flame.data.preprocess import normalize_text, stable_hash
+from flame.data.preprocess import normalize_text, stable_int_hash
 from flame.data.sources import BadRecord
 from flame.data.task import BadRow, Row, Task, Unlabeled, load_all_tasks
 from flame.types import Example
@@ -39,7 +39,7 @@ def assign_split(group_text: str, fractions: tuple[float, float, float], eval_on
     judgment of one prompt or document lands in the same split."""
     if eval_only:
         return "test"
-    u = stable_hash(normalize_text(group_text), seed=SPLIT_SEED) / 2**64
+    u = stable_int_hash(normalize_text(group_text), seed=SPLIT_SEED) / 2**64
     if u < fractions[0]:
         return "train"
     return "dev" if u < fractions[0] + fractions[1] else "test"
@@ -83,7 +83,7 @@ def _fingerprint(task: Task, root: Path) -> str:
     for path in task.source.files(root):
         st = path.stat()
         parts.append(f"{path.relative_to(root)}:{st.st_size}:{int(st.st_mtime)}")
-    return f"{stable_hash(chr(0).join(parts)):016x}"
+    return f"{stable_int_hash(chr(0).join(parts)):016x}"
 
 
 def _task_dir(task: Task, fingerprint: str) -> Path:
@@ -122,7 +122,7 @@ def iter_examples(task: Task, root: Path, build: TaskBuild) -> Iterator[tuple[Ex
             build.rows[split] += 1
             if ex.task_type != "generative":
                 labels[ex.answer] += 1
-            yield ex, split, f"{stable_hash(normalize_text(group)):016x}"
+            yield ex, split, f"{stable_int_hash(normalize_text(group)):016x}"
     build.unlabeled_reasons = dict(reasons.most_common())
     build.labels = dict(sorted(labels.items()))
 
@@ -207,7 +207,7 @@ def load_task_dataset(task: Task | str, root: Path | None = None):
     return datasets.load_from_disk(str(_task_dir(task, build.fingerprint)))
 
 
-def row_to_example(task: Task, row: dict[str, Any]) -> Example:
+def task_row_example(task: Task, row: dict[str, Any]) -> Example:
     return Example(
         task=task.name,
         task_type=task.task_type,
@@ -242,4 +242,4 @@ def load_examples(
         indices = [i for i in indices if ids[i] not in exclude]
     if limit is not None and limit < len(indices):
         indices = sorted(random.Random(seed).sample(indices, limit))
-    return [row_to_example(task, ds[i]) for i in indices]
+    return [task_row_example(task, ds[i]) for i in indices]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flame.data.collection import build_collection, load_task_dataset, row_to_example
+from flame.data.collection import build_collection, load_task_dataset, task_row_example
 from flame.data.hygiene import overlap_report, training_exclusions, training_indices
 from flame.data.mixtures import MixtureSampler, resolve
 from flame.data.task import load_all_tasks
@@ -64,7 +64,7 @@ def export_mixture(
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as f:
         for task_name, i in plan:
-            ex = row_to_example(tasks.get(task_name), rows[(task_name, i)])
+            ex = task_row_example(tasks.get(task_name), rows[(task_name, i)])
             line = {
                 "task": ex.task,
                 "id": ex.id,

@@ -368,7 +368,7 @@ _BUILDERS = {
 }
 
 
-def row_to_example(
+def file_row_example(
     row: dict[str, Any], format: str, task_name: str = "api", line: int = 1, with_tie: bool = False
 ) -> Example:
     """One benchmark-format object → Example (the service's items use the same shapes as files).

@@ -13,12 +13,12 @@ from pathlib import Path
 from flame.data.collection import build_collection, load_task_dataset
 from flame.data.decontam import DocRef, OverlapIndex, OverlapReport
 from flame.data.paths import cache_dir
-from flame.data.preprocess import stable_hash
+from flame.data.preprocess import stable_int_hash
 from flame.data.task import Task, load_all_tasks
 
 
 def _report_path(builds) -> Path:
-    key = stable_hash("\x00".join(f"{n}:{b.fingerprint}" for n, b in sorted(builds.items())))
+    key = stable_int_hash("\x00".join(f"{n}:{b.fingerprint}" for n, b in sorted(builds.items())))
     return cache_dir() / "collection" / "_overlap" / f"{key:016x}.json"
 
 

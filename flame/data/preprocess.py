@@ -11,7 +11,7 @@ import xxhash
 from flame.data.task import BadRow, require_text
 
 
-def stable_hash(text: str, seed: int = 0) -> int:
+def stable_int_hash(text: str, seed: int = 0) -> int:
     """A 64-bit hash that is the same on every machine and Python run (unlike ``hash``)."""
     return xxhash.xxh64_intdigest(text.encode("utf-8"), seed=seed)
 
@@ -28,7 +28,7 @@ def put_first(key: str) -> bool:
     learns "always A". The order is drawn from a stable hash of the pair's text, so it is balanced
     (about half A) and the same on every machine.
     """
-    return stable_hash(normalize_text(key), seed=1) % 2 == 0
+    return stable_int_hash(normalize_text(key), seed=1) % 2 == 0
 
 
 def pairwise_row_fields(

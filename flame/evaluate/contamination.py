@@ -111,7 +111,7 @@ def find_overlap(
 
 def _run_training_rows(tasks: list[str]) -> Iterator[tuple[str, str, Example]]:
     """Train-split rows of the run's tasks, less the rows collection hygiene keeps out of training."""
-    from flame.data.collection import load_task_dataset, row_to_example
+    from flame.data.collection import load_task_dataset, task_row_example
     from flame.data.task import load_all_tasks
 
     registry = load_all_tasks()
@@ -129,7 +129,7 @@ def _run_training_rows(tasks: list[str]) -> Iterator[tuple[str, str, Example]]:
         removed = excluded.get(name, set())
         for i, (split, eid) in enumerate(zip(ds["split"], ds["id"], strict=True)):
             if split == "train" and eid not in removed:
-                yield name, task.dataset, row_to_example(task, ds[i])
+                yield name, task.dataset, task_row_example(task, ds[i])
 
 
 def check(

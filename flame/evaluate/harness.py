@@ -29,7 +29,7 @@ from flame.benchmarks import DEFAULT_LIMIT, Benchmark, BenchmarkData, resolve
 from flame.benchmarks.base import Aggregate, describe
 from flame.evaluate import metrics as M
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, Estimate, bootstrap, pooled, single
-from flame.evaluate.calibration import brier_metric, calibration_columns, ece_metric, gives_probabilities
+from flame.evaluate.reliability import brier_metric, calibration_columns, ece_metric, gives_probabilities
 from flame.evaluate.results import ALL, Kind, MetricEntry, Results
 from flame.types import Example, Judgment, TaskType
 

@@ -258,7 +258,7 @@ def item_to_example(item: _Item, index: int = 0, where: str = "") -> Example:
     from flame.data.task import BadRow
 
     try:
-        return files.row_to_example(row, kind, "api", index, with_tie)
+        return files.file_row_example(row, kind, "api", index, with_tie)
     except (BadRow, ValueError) as e:
         raise RequestError(f"{where + ': ' if where else ''}{e}") from None
 

@@ -95,12 +95,12 @@ class TrainingData:
     def example(self, task: str, k: int) -> Example:
         if task in self.file_examples:
             return self.file_examples[task][k]
-        from flame.data.collection import load_task_dataset, row_to_example
+        from flame.data.collection import load_task_dataset, task_row_example
 
         t = load_all_tasks().get(task)
         if task not in self._datasets:
             self._datasets[task] = load_task_dataset(t)
-        return row_to_example(t, self._datasets[task][self.indices[task][k]])
+        return task_row_example(t, self._datasets[task][self.indices[task][k]])
 
     def summary(self) -> dict[str, Any]:
         return {t: {"rate": round(self.rates[t], 6), "rows": self.sizes[t]} for t in self.tasks}

@@ -94,7 +94,9 @@ def test_rerank_and_rewardbench_use_the_default_instructions():
     rater.compare(PROMPT, A, B)
     rater.score(PROMPT, A)
     item = Item(id="i", prompt=PROMPT, candidates=[A, B])
-    rb = rewardbench.row_to_example({"prompt": PROMPT, "chosen": A, "rejected": B, "subset": "hep-cpp"}, "1")
+    rb = rewardbench.rewardbench_example(
+        {"prompt": PROMPT, "chosen": A, "rejected": B, "subset": "hep-cpp"}, "1"
+    )
     a, b = (A, B) if rb.answer == "A" else (B, A)
     flipped = rater.compare(PROMPT, a, b)
     assert render_input(pair_example(item, 0, 1)) == render_input(rater.seen[0])
