@@ -35,9 +35,9 @@ def cut_middle(ex: Example, excess: int, tokenizer) -> Example | None:
     """
     if not ex.inputs:
         return None
-    marker = len(tokenizer(TRUNCATION_MARKER, add_special_tokens=False).input_ids)
+    marker = len(tokenizer(TRUNCATION_MARKER, add_special_tokens=False, verbose=False).input_ids)
     key = max(ex.inputs, key=lambda k: len(ex.inputs[k]))
-    value_ids = tokenizer(ex.inputs[key], add_special_tokens=False).input_ids
+    value_ids = tokenizer(ex.inputs[key], add_special_tokens=False, verbose=False).input_ids
     keep = max(0, len(value_ids) - excess - marker - 2)
     head, tail = keep - keep // 2, keep // 2
     text = tokenizer.decode(value_ids[:head]) + TRUNCATION_MARKER
@@ -94,7 +94,8 @@ def fit_ids(
     """
 
     def encode(e: Example) -> list[int]:
-        return list(tokenizer(render(e)).input_ids)
+        # Over-long on purpose (then cut): the tokenizer's warning about it (verbose) is noise.
+        return list(tokenizer(render(e), verbose=False).input_ids)
 
     ids = encode(ex)
     if len(ids) <= budget:  # most rows: tokenized once

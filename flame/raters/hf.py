@@ -8,6 +8,7 @@ Generation (greedy, bounded) is used for generative tasks and for ``--explain``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Sequence
@@ -33,12 +34,28 @@ def bf16_supported() -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _no_progress_bars():
+    """transformers' per-load bars ("Loading weights"): one per load, noise in a rater's output."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
 class HFRater(BaseRater):
     """A causal or seq2seq HF model (loaded with ``from_pretrained``) scoring FLAMe prompts.
 
     ``max_length``: the token budget of prompt + label; longer inputs lose the middle of their longest
     CONTEXT field and are flagged ``truncated``. ``dtype``: ``auto`` (bf16 where the hardware
-    supports it, else fp32), ``bf16`` (bf16 weights), ``autocast`` (fp32 weights, bf16 autocast) or ``fp32``. ``threads``: torch intra-op threads.
+    supports it, else fp32), ``bf16`` (bf16 weights), ``autocast`` (fp32 weights, bf16 autocast) or ``fp32``.
+    ``threads``: torch intra-op threads. ``prefix_cache``: run prefixes shared by rows once (`flame.scoring`);
+    off only to measure or debug it.
     """
 
     # How long inputs are shortened (`flame.truncation`): the rule training uses too. A class attribute, not an
@@ -57,6 +74,7 @@ class HFRater(BaseRater):
         threads: int | None = None,
         max_new_tokens: int = 64,
         local_files_only: bool = True,
+        prefix_cache: bool = True,
         **options: Any,
     ):
         super().__init__(**options)
@@ -67,6 +85,8 @@ class HFRater(BaseRater):
         self._label_scorer: LabelScorer | None = None  # made on first use (_scorer)
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
+        # Not in `scoring_options`: prefix reuse is exact (flame.scoring), so it shares the judgment cache.
+        self.prefix_cache = prefix_cache
         if threads:
             import torch
 
@@ -92,19 +112,20 @@ class HFRater(BaseRater):
         path = self.model_path
         kw = {"local_files_only": local_files_only}
         try:
-            if (
-                Path(path).is_dir()
-                and (Path(path) / "adapter_config.json").is_file()
-                and not (Path(path) / "config.json").is_file()
-            ):
-                self.model = self._load_adapter(path)
-                self.tokenizer = AutoTokenizer.from_pretrained(path, **kw)
-            else:
-                config = AutoConfig.from_pretrained(path, **kw)
-                self.is_seq2seq = bool(getattr(config, "is_encoder_decoder", False))
-                cls = AutoModelForSeq2SeqLM if self.is_seq2seq else AutoModelForCausalLM
-                self.tokenizer = AutoTokenizer.from_pretrained(path, **kw)
-                self.model = cls.from_pretrained(path, dtype=torch.float32, **kw)
+            with _no_progress_bars():
+                if (
+                    Path(path).is_dir()
+                    and (Path(path) / "adapter_config.json").is_file()
+                    and not (Path(path) / "config.json").is_file()
+                ):
+                    self.model = self._load_adapter(path)
+                    self.tokenizer = AutoTokenizer.from_pretrained(path, **kw)
+                else:
+                    config = AutoConfig.from_pretrained(path, **kw)
+                    self.is_seq2seq = bool(getattr(config, "is_encoder_decoder", False))
+                    cls = AutoModelForSeq2SeqLM if self.is_seq2seq else AutoModelForCausalLM
+                    self.tokenizer = AutoTokenizer.from_pretrained(path, **kw)
+                    self.model = cls.from_pretrained(path, dtype=torch.float32, **kw)
         except OSError as e:
             raise RaterError(f"{self.spec}: cannot load a model from {path}: {e}") from e
         self.is_seq2seq = bool(getattr(self.model.config, "is_encoder_decoder", False))
@@ -145,11 +166,9 @@ class HFRater(BaseRater):
 
     # ------------------------------------------------------------------------------- helpers
     def _encode(self, text: str, special: bool = True) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=special).input_ids
+        return self.tokenizer(text, add_special_tokens=special, verbose=False).input_ids
 
     def _autocast(self):
-        import contextlib
-
         import torch
 
         if self.dtype == "autocast":
@@ -190,6 +209,7 @@ class HFRater(BaseRater):
                 batch_size=self.batch_size,
                 is_seq2seq=self.is_seq2seq,
                 strategy=self.truncation,
+                prefix_cache=self.prefix_cache,
             )
         return self._label_scorer
 
