@@ -81,6 +81,8 @@ class ModelFamily(Protocol):
         self, model, tokenizer, folder: Path, *, merge_lora: bool = True, row_length: int | None = None
     ): ...
 
+    def fit_label_biases(self, model, tokenizer, tasks: Sequence[str] | None, **kw) -> list: ...
+
 
 FAMILIES: Registry[ModelFamily] = Registry("model family")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flame.families import freeze_lower_layers, layer_list, set_dropout
+from flame.families import FamilyError, freeze_lower_layers, layer_list, set_dropout
 from flame.format import SEPARATOR, render_input, render_target
 from flame.truncation import fit_example, fit_ids
 from flame.types import Example
@@ -323,6 +323,9 @@ class TextToText:
             (dict(zip(ex.labels, _softmax(s.logprobs), strict=True)), s.truncated)
             for ex, s in zip(examples, scored, strict=True)
         ]
+
+    def fit_label_biases(self, model, tokenizer, tasks, **kw) -> list:
+        raise FamilyError("label biases are fitted for encoder judges; this is a text-to-text model")
 
 
 CAUSAL = TextToText(seq2seq=False)

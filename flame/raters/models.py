@@ -183,11 +183,6 @@ def _run(name: str, arg: str) -> ModelRef:
 _FORMS = {"smollm2": (False, _smollm2), "minilm": (False, _minilm), "hf": (True, _hf), "run": (True, _run)}
 
 
-def is_model_name(name: str) -> bool:
-    """Whether ``name`` is of a form `resolve_model` reads (not whether the model exists)."""
-    return name.strip().partition(":")[0] in _FORMS
-
-
 def resolve_model(name: str, *, bare: bool = False) -> ModelRef:
     """The model a name means (see the module docstring); a `RaterError` that names the valid forms
     otherwise. ``bare``: also a bare folder or ``org/name`` hub id (``model.base``, as older configs wrote)."""

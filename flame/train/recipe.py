@@ -259,6 +259,7 @@ class Recipe:
     def setup(self, data: TrainingData | None) -> None:
         """Pick the family, then the accelerator, run folder, model, data, optimizer, checkpoint and stream,
         in the order that a resumed run's random states depend on."""
+        import torch
         from accelerate.utils import set_seed
 
         from flame.train.base import model_family, resolve_base_model
@@ -283,6 +284,8 @@ class Recipe:
         self.metrics_file = (
             (self.run_dir / "metrics.jsonl").open("a", encoding="utf-8") if self.main else None
         )
+        self.window = _Window(len(self.data.tasks))  # sums over the steps between two log lines
+        self.sums = torch.zeros(2 * len(self.data.tasks), dtype=torch.float64)  # one step's, per task
 
     def _setup_accelerator(self) -> None:
         import torch
@@ -413,13 +416,10 @@ class Recipe:
     # ---------------------------------------------------------------- train
     def train(self) -> int:
         """The loop, step after step until train.steps or train.max_minutes; returns the last step."""
-        import torch
 
         config, main = self.config, self.main
         show = (config.train.progress if self.progress is None else self.progress) and main
         bar = _Progress(show, config.train.steps, self.start)
-        self.window = _Window(len(self.data.tasks))
-        self.sums = torch.zeros(2 * len(self.data.tasks), dtype=torch.float64)
         step = self.start
         deadline = time.monotonic() + 60 * config.train.max_minutes if config.train.max_minutes else None
         try:

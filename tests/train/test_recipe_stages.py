@@ -64,3 +64,31 @@ def test_no_is_encoder_calls_outside_the_family_modules():
                 if name.startswith("is_encoder_"):
                     callers.add(rel)
     assert callers <= KNOWN_CALLERS, sorted(callers - KNOWN_CALLERS)
+
+
+def test_the_stages_run_one_by_one(toy_registry, tiny_model, tiny_encoder, tmp_path):
+    """Each stage alone: setup picks the family once, one train_step is one optimizer step, evaluate and
+    save_checkpoint log and write what they say, cleanup returns the result."""
+    import math
+
+    import train_toys as toys
+    from test_recipe import tiny_config
+
+    from flame.train.recipe import Recipe
+
+    for base, family in ((tiny_model, "causal"), (tiny_encoder, "encoder")):
+        run = tmp_path / family
+        cfg = tiny_config(base, run, eval={"every": 0, "held_in": [toys.CLASSIFICATION], "n": 4})
+        recipe = Recipe(cfg, resume=False, progress=False, on_step=None, keep_model=False)
+        assert recipe.finished(save_final=True) is None
+        recipe.setup(None)
+        assert recipe.family.name == family and recipe.start == 0
+        assert math.isfinite(recipe.train_step(1))
+        recipe.evaluate(1)
+        recipe.save_checkpoint(1)
+        assert (run / "checkpoints" / "step-1" / "state.json").is_file()
+        result = recipe.cleanup(1, None)
+        evals = [m for m in result.metrics if "eval" in m]
+        assert (
+            result.step == 1 and len(evals) == 1 and evals[0]["eval"]["dev/" + toys.CLASSIFICATION]["n"] == 4
+        )
