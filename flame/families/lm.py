@@ -183,8 +183,10 @@ def is_encoder_decoder(path: str) -> bool:
         return False
     config = Path(path) / "config.json"
     if config.is_file():
-        return bool(json.loads(config.read_text()).get("is_encoder_decoder", False))
-    from transformers import AutoConfig
+        saved = json.loads(config.read_text())
+        if "is_encoder_decoder" in saved:  # written when it differs from the default (False)
+            return bool(saved["is_encoder_decoder"])
+    from transformers import AutoConfig  # the model class's default, as loading will see it
 
     return bool(getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False))
 
