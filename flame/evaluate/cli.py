@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET
 from flame.errors import CliError
+from flame.evaluate.gates import GATE_FAILED, check, parse_gate
 
 
 def _log(msg: str) -> None:
@@ -30,6 +31,28 @@ def _benchmark_items(args) -> list[str | Path]:
     if not items:
         raise CliError("name what to evaluate: --suite NAME, --benchmark NAME or --file FILE.jsonl")
     return items
+
+
+def _gated(reasons: list[str]) -> int:
+    # One line per failed gate, then exit 3 (2 stays usage and input errors; see flame.evaluate.gates).
+    for line in reasons:
+        print(f"flame: {line}", file=sys.stderr)
+    return GATE_FAILED if reasons else 0
+
+
+def eval_gates(args, results) -> list[str]:
+    """--fail-below on the point estimate of each benchmark's primary metric, for the --rater raters."""
+    given = args.rater or ["smollm2"]
+    specs = results.rater_specs()[: len(given)]  # the harness puts the --rater raters first, baselines after
+    names = [b["name"] for b in results.benchmarks]
+    values = {}
+    for r in specs:
+        for b in names:
+            entry = results.get(r, b)
+            if entry is not None:
+                values[(r, b)] = entry.value
+    aliases = dict(zip(given, specs, strict=True))
+    return check(args.fail_below, values, specs, names, direction="below", what="benchmark", aliases=aliases)
 
 
 def cmd_eval(args) -> int:
@@ -62,7 +85,19 @@ def cmd_eval(args) -> int:
         )
         print(f"{row['label']:<32} {row['metric']:<18} {cells}")
     print(f"wrote {Path(args.out) / 'results.json'}, report.md, report.html, plots/")
-    return 0
+    return _gated(eval_gates(args, results)) if args.fail_below else 0
+
+
+def bias_gates(args, report) -> list[str]:
+    """--fail-above on each probe's headline rate (the value bias.md prints), for the --rater rater only:
+    the random reference the command adds is never gated."""
+    spec = report["config"]["rater"]
+    rows = [r for r in report["rows"] if r["rater"] == spec]
+    values = {(r["rater"], r["probe"]): r["value"] for r in rows}
+    names = list(dict.fromkeys(r["probe"] for r in rows))
+    return check(
+        args.fail_above, values, [spec], names, direction="above", what="probe", aliases={args.rater: spec}
+    )
 
 
 def cmd_bias(args) -> int:
@@ -87,7 +122,7 @@ def cmd_bias(args) -> int:
         )
     if args.out:
         print(f"wrote {Path(args.out) / 'bias.json'}, bias.md, plots/bias.png")
-    return 0
+    return _gated(bias_gates(args, report)) if args.fail_above else 0
 
 
 def cmd_report(args) -> int:
@@ -117,6 +152,23 @@ def cmd_rerank(args) -> int:
     for line in summary.get("lines", []):
         print(line)
     return 0
+
+
+def parse_probe_gate(text: str):
+    """A --fail-above gate whose probe is checked against the registry now (exit 2, with suggestions)."""
+    import argparse
+
+    from flame.evaluate.bias import PROBES
+    from flame.evaluate.gates import EVERY
+    from flame.registry import UnknownNameError
+
+    gate = parse_gate(text)
+    if gate.name != EVERY:
+        try:
+            PROBES.get(gate.name)
+        except UnknownNameError as e:
+            raise argparse.ArgumentTypeError(f"gate {text!r}: {e}") from None
+    return gate
 
 
 def _common(p, rater_many: bool = True) -> None:
@@ -168,6 +220,15 @@ def register(subparsers) -> None:
     p.add_argument("--max-length", type=TOKEN_BUDGET, default=None)
     p.add_argument("--threads", type=POSITIVE_INT, default=None)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--fail-below",
+        action="append",
+        type=parse_gate,
+        default=[],
+        metavar="[RATER@]BENCHMARK=THRESHOLD",
+        help="exit 3 when a --rater rater's primary metric (point estimate) on BENCHMARK (all: every "
+        "benchmark) is below THRESHOLD (repeatable; the added baselines are never gated)",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = subparsers.add_parser("bias", help="bias probes (order, length, bandwagon ...) with CIs")
@@ -177,6 +238,15 @@ def register(subparsers) -> None:
     p.add_argument("--probe", action="append", help="run only these probes (repeatable)")
     p.add_argument("--limit", type=POSITIVE_INT, default=128, help="pairwise examples per task")
     p.add_argument("--out", default=None)
+    p.add_argument(
+        "--fail-above",
+        action="append",
+        type=parse_probe_gate,
+        default=[],
+        metavar="[RATER@]PROBE=THRESHOLD",
+        help="exit 3 when the rater's bias rate on PROBE (all: every probe), as bias.md prints it, is above "
+        "THRESHOLD (repeatable; the random reference is never gated)",
+    )
     p.set_defaults(func=cmd_bias)
 
     p = subparsers.add_parser("report", help="rebuild report.md/report.html from results; compare runs")
