@@ -55,6 +55,24 @@ def eval_gates(args, results) -> list[str]:
     return check(args.fail_below, values, specs, names, direction="below", what="benchmark", aliases=aliases)
 
 
+def paired_lines(paired) -> list[str]:
+    """One line per (rater pair, benchmark): A − B [95% CI], and McNemar's p raw and Holm-adjusted with the
+    size of the family it was adjusted over."""
+    lines = []
+    for p in paired:
+        ci = "" if p.ci_low != p.ci_low else f" [{p.ci_low:+.3f}, {p.ci_high:+.3f}]"
+        test = (
+            f"  McNemar p={p.p:.3g}, Holm p={p.p_holm:.3g} (family {p.family})  halves={p.halves}"
+            if p.test
+            else "  (CI only)"
+        )
+        mark = " *" if p.significant() else ""
+        lines.append(
+            f"{p.rater_a} − {p.rater_b}  {p.benchmark} {p.metric}  {p.difference:+.3f}{ci}{test}{mark}"
+        )
+    return lines
+
+
 def cmd_eval(args) -> int:
     from flame.evaluate.harness import evaluate
 
@@ -84,6 +102,8 @@ def cmd_eval(args) -> int:
             for r in results.rater_specs()
         )
         print(f"{row['label']:<32} {row['metric']:<18} {cells}")
+    for line in paired_lines(results.paired):
+        print(line)
     print(f"wrote {Path(args.out) / 'results.json'}, report.md, report.html, plots/")
     return _gated(eval_gates(args, results)) if args.fail_below else 0
 

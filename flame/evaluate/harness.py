@@ -19,6 +19,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ from flame.benchmarks import DEFAULT_LIMIT, Benchmark, BenchmarkData, resolve
 from flame.benchmarks.base import Aggregate, describe
 from flame.evaluate import metrics as M
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, Estimate, bootstrap, pooled, single
+from flame.evaluate.paired import ALPHA, discordance, holm, mcnemar, paired_difference
 from flame.evaluate.reliability import brier_metric, calibration_columns, ece_metric, gives_probabilities
-from flame.evaluate.results import ALL, Kind, MetricEntry, Results
+from flame.evaluate.results import ALL, Kind, MetricEntry, PairedEntry, Results
 from flame.types import Example, Judgment, TaskType
 
 __all__ = ["ALL", "MetricEntry", "Results", "evaluate"]
@@ -225,6 +227,62 @@ def score_groups(
     return entries
 
 
+Scored = list[tuple[Benchmark, list[str], list[M.Columns]]]  # per benchmark: subset names, columns
+
+
+def compare_pair(
+    a: str,
+    b: str,
+    bench: Benchmark,
+    names: list[str],
+    cols_a: list[M.Columns],
+    cols_b: list[M.Columns],
+    *,
+    n_resamples: int,
+    seed: int,
+) -> PairedEntry:
+    """A − B on the benchmark's primary metric (its own aggregate), paired bootstrap CI stratified by
+    subset; for accuracy, McNemar's exact test on the rows' credit pooled over the subsets."""
+    fn, ncol = M.METRICS[bench.task_type][bench.primary]
+    stat = aggregate_stat(bench.aggregate, fn, names)
+    est = paired_difference(stat, cols_a, cols_b, n_resamples=n_resamples, seed=seed)
+    n = min(sum(M.metric_n(c, ncol) for c in cols_a), sum(M.metric_n(c, ncol) for c in cols_b))
+    entry = PairedEntry(a, b, bench.name, bench.primary, est.value, est.low, est.high, n)
+    if bench.primary != "accuracy":
+        return entry
+    table = discordance(
+        np.concatenate([c["credit"] for c in cols_a]), np.concatenate([c["credit"] for c in cols_b])
+    )
+    return replace(
+        entry, test="mcnemar", a_only=table.a_only, b_only=table.b_only, halves=table.halves, p=mcnemar(table)
+    )
+
+
+def with_holm(entries: list[PairedEntry]) -> list[PairedEntry]:
+    """Holm-adjusted p-values within each rater pair, over the benchmarks of the run it was tested on."""
+    out = list(entries)
+    pairs = dict.fromkeys((e.rater_a, e.rater_b) for e in entries)
+    for pair in pairs:
+        idx = [i for i, e in enumerate(out) if (e.rater_a, e.rater_b) == pair and e.test]
+        adjusted = holm([out[i].p for i in idx])
+        for i, p in zip(idx, adjusted, strict=True):
+            out[i] = replace(out[i], p_holm=p, family=len(idx))
+    return out
+
+
+def score_pairs(scored: dict[str, Scored], *, n_resamples: int, seed: int) -> list[PairedEntry]:
+    """Every pair of raters (in the run's order, A before B) on every benchmark both scored."""
+    specs = list(scored)
+    entries = []
+    for i, a in enumerate(specs):
+        for b in specs[i + 1 :]:
+            for (bench, names, cols_a), (_, _, cols_b) in zip(scored[a], scored[b], strict=True):
+                entries.append(
+                    compare_pair(a, b, bench, names, cols_a, cols_b, n_resamples=n_resamples, seed=seed)
+                )
+    return with_holm(entries)
+
+
 # ------------------------------------------------------------------------------ evaluate
 
 
@@ -280,8 +338,10 @@ def evaluate(
     counts: list[dict[str, Any]] = []
     calib: list[dict[str, Any]] = []
     predictions: list[dict[str, Any]] = []
+    scored_by: dict[str, Scored] = {}
     for r in rater_objs:
-        scored = []
+        scored: Scored = []
+        scored_by[r.spec] = scored
         for data in loaded:
             b = data.benchmark
             names, cols, all_ex, all_j = [], [], [], []
@@ -336,6 +396,12 @@ def evaluate(
                 "confidence": 0.95,
                 "stratified_by": "subset",
             },
+            "paired": {
+                "difference": "primary metric, A - B, paired bootstrap stratified by subset",
+                "test": "McNemar exact (accuracy; rows with a half credit left out)",
+                "correction": "Holm within each rater pair across the run's benchmarks",
+                "alpha": ALPHA,
+            },
             "swap": swap,
             "ties": ties,
             "batch_size": batch_size,
@@ -354,6 +420,7 @@ def evaluate(
         examples=[
             _example_row(d.benchmark.name, s.name, ex) for d in loaded for s in d.subsets for ex in s.examples
         ],
+        paired=score_pairs(scored_by, n_resamples=n_resamples, seed=seed),
     )
     if out is not None:
         results.save(out)
@@ -423,6 +490,16 @@ def _prediction_row(rater, bench: Benchmark, subset, ex: Example, j, cols, k) ->
     return row
 
 
+def input_hash(ex: Example) -> str:
+    """A short hash of the rendered input: two runs' rows with one id are the same example only when
+    this agrees too (``flame report A B`` matches rows by both)."""
+    import hashlib
+
+    from flame.format import render_input
+
+    return hashlib.sha256(render_input(ex).encode("utf-8")).hexdigest()[:16]
+
+
 def _example_row(bench: str, subset: str, ex: Example) -> dict[str, Any]:
     return {
         "benchmark": bench,
@@ -433,6 +510,7 @@ def _example_row(bench: str, subset: str, ex: Example) -> dict[str, Any]:
         "inputs": ex.inputs,
         "label": ex.answer,
         "labels": list(ex.labels) if ex.labels else None,
+        "input_hash": input_hash(ex),
     }
 
 

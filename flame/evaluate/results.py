@@ -15,6 +15,11 @@
   ``group`` (a suite mean such as ``pairwise mean``, named in ``benchmark``; ``subset`` = ``all``).
 - ``counts`` (rows, parse failures, ties, truncations per rater and subset), ``calibration``,
   ``contamination``.
+- ``paired``: one ``PairedEntry`` per (rater pair, benchmark): ``{rater_a, rater_b, benchmark, metric,
+  difference, ci_low, ci_high, n, test, a_only, b_only, halves, p, p_holm, family}``: the primary metric of
+  A minus B with its paired bootstrap CI and, for accuracy, McNemar's exact test (``test`` = ``mcnemar``;
+  ``a_only``/``b_only`` the discordant rows, ``halves`` the rows left out for a half credit) with its
+  Holm-adjusted p over the ``family`` of the pair's tested benchmarks (``flame.evaluate.paired``).
 
 Readers that only look up ``(rater, benchmark, subset, metric)`` (``flame.evaluate.summary``, the demo's
 summary table) work on files written before ``kind`` existed; ``Results.load`` infers it for them.
@@ -31,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from flame import __version__
+from flame.evaluate.paired import beats
 
 ALL = "all"  # the subset name of a benchmark's (or group's) aggregate
 
@@ -74,6 +80,40 @@ class MetricEntry:
         )
 
 
+@dataclass(frozen=True)
+class PairedEntry:
+    """Rater A against rater B on one benchmark's rows: the primary metric's difference (A − B) with its
+    paired 95% bootstrap interval, and for accuracy McNemar's exact p, raw and Holm-adjusted."""
+
+    rater_a: str
+    rater_b: str
+    benchmark: str
+    metric: str
+    difference: float
+    ci_low: float
+    ci_high: float
+    n: int  # rows both raters were scored on (the smaller of their counts)
+    test: str | None = None  # "mcnemar", or None: the CI alone (a metric other than accuracy)
+    a_only: int = 0  # rows A got right and B wrong
+    b_only: int = 0
+    halves: int = 0  # rows where either earned half (P = 0.5): in the difference, not in McNemar
+    p: float = math.nan
+    p_holm: float = math.nan
+    family: int = 0  # the Holm family: this pair's tested benchmarks in the run
+    mismatched: int = 0  # comparisons of two runs: rows found in one run only, or with another input
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PairedEntry:
+        nan_floats = {"difference", "ci_low", "ci_high", "p", "p_holm"}
+        return cls(**{k: (math.nan if v is None and k in nan_floats else v) for k, v in d.items()})
+
+    def significant(self) -> bool:
+        return beats(self.difference, self.ci_low, self.ci_high, self.p_holm if self.test else None)
+
+
 def _infer_kind(d: dict[str, Any], benchmarks: dict[str, dict[str, Any]]) -> Kind:
     bench = benchmarks.get(d["benchmark"])
     if bench is None:
@@ -96,6 +136,7 @@ class Results:
     environment: dict[str, Any] = field(default_factory=dict)
     predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
     examples: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    paired: list[PairedEntry] = field(default_factory=list)
     out: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +149,7 @@ class Results:
             "counts": self.counts,
             "calibration": self.calibration,
             "contamination": self.contamination,
+            "paired": [p.to_dict() for p in self.paired],
             "environment": self.environment,
             "files": {"predictions": "predictions.jsonl", "examples": "examples.jsonl"},
         }
@@ -161,6 +203,7 @@ class Results:
             environment=d.get("environment", {}),
             predictions=read_jsonl(base / "predictions.jsonl"),
             examples=read_jsonl(base / "examples.jsonl"),
+            paired=[PairedEntry.from_dict(p) for p in d.get("paired", [])],
             out=base,
         )
 
