@@ -80,6 +80,31 @@ class EncoderRater(BaseRater):
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def reward_scores(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """r(x) of each (prompt, response): the reward head's score of the row a pairwise judgment of the
+        prompt reads for that response, so that P(A better than B) = σ(r(A) − r(B)) (before a tie label).
+        Rows are scored raw (the fitted label biases shift labels, not rewards); used by ``POST /get_reward``."""
+        import torch
+
+        from flame.adhoc import pairwise_example
+        from flame.encoder.inputs import collate, encode
+
+        # A pair of the response with itself: its two rows are the same, and its A logit is r(x).
+        encoded = [encode(pairwise_example(p, r, r), self.tokenizer, self.max_length) for p, r in pairs]
+        order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
+        out = [0.0] * len(encoded)
+        pad_id = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode(), self._autocast():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                tensors = {
+                    k: v.to(self.device) for k, v in collate([encoded[i] for i in idx], pad_id).items()
+                }
+                logits = self.model(**tensors).float()[:, 0].cpu()
+                for row, i in enumerate(idx):
+                    out[i] = float(logits[row])
+        return out
+
     def _judge_batch(self, examples: Sequence[Example]) -> list[Judgment]:
         out: list[Judgment | None] = [None] * len(examples)
         scored = [i for i, ex in enumerate(examples) if ex.labels is not None]

@@ -1,6 +1,7 @@
 """The rating service: ``create_app(rater, settings)`` builds the FastAPI app; `run_server` serves it.
 
     POST /v1/judge               one item or {"items": [...]} → prediction, probabilities, parse failure
+    POST /get_reward             OpenRLHF's remote reward model: {"query": [...]} → rewards (flame/serve/rewards.py)
     POST /v1/chat/completions    OpenAI-compatible, with logprobs/top_logprobs (see flame/serve/chat.py)
     GET  /v1/models              the one model (the rater spec), for OpenAI clients that list models
     GET  /v1/reports[/PATH]      the files `flame eval` wrote under --reports
@@ -57,6 +58,13 @@ from flame.serve.chat import (
 )
 from flame.serve.metrics import CONTENT_TYPE, Metrics
 from flame.serve.reports import list_reports, report_file
+from flame.serve.rewards import (
+    RewardRequestError,
+    parse_reward_request,
+    pointwise_reward,
+    reward_body,
+    reward_examples,
+)
 from flame.serve.schemas import RequestError, item_chars, item_to_example, parse_chat_request, parse_items
 from flame.serve.security import KeyChecker, check_bind, log_event, parse_api_keys, setup_logging
 from flame.types import Example, TaskType
@@ -178,6 +186,7 @@ ROUTES = {
     "/health": "health",
     "/metrics": "metrics",
     "/v1/judge": "judge",
+    "/get_reward": "reward",
     "/v1/chat/completions": "chat",
     "/v1/models": "models",
     "/v1/reports": "reports",
@@ -454,6 +463,35 @@ async def judge(request: Request):
     return {"rater": state.spec, **rows[0]}
 
 
+def has_reward_head(rater) -> bool:
+    """Whether the rater scores a (prompt, response) on its own reward scale (the encoder judge does)."""
+    return callable(getattr(rater, "reward_scores", None))
+
+
+async def get_reward(request: Request):
+    """OpenRLHF's ``POST /get_reward``: one reward per query, batched with /v1/judge under its limits."""
+    state = authorize(request)
+    settings = state.settings
+    try:
+        req = parse_reward_request(await read_json(request), settings.max_items, settings.max_item_chars)
+    except RewardRequestError as e:
+        raise ApiError(e.status, str(e), "invalid_request") from None
+    note(request, items=len(req.pairs))
+    if settings.log_texts:
+        note(request, texts=[f"{p}\n---\n{r}" for p, r in req.pairs])
+    rid = state.batcher.new_request()
+    if has_reward_head(state.rater):
+        scores = await run_batched(request, lambda: state.batcher.rewards(req.pairs, rid))
+        kind = "reward_head"
+    else:
+        examples = reward_examples(req.pairs)
+        results: list[JudgeResult] = await run_batched(request, lambda: state.batcher.judge(examples, rid))
+        note(request, cached=sum(r.cached for r in results))
+        scores = [pointwise_reward(r.judgment) for r in results]
+        kind = "pointwise"
+    return {"rater": state.spec, **reward_body(scores, req.normalize, kind)}
+
+
 async def chat(request: Request):
     state = authorize(request)
     settings = state.settings
@@ -614,6 +652,7 @@ def create_app(rater, settings: Settings | None = None) -> FastAPI:
     app.add_api_route("/v1/models", models, methods=["GET"])
     app.add_api_route("/v1/judge", judge, methods=["POST"])
     app.add_api_route("/v1/chat/completions", chat, methods=["POST"])
+    app.add_api_route("/get_reward", get_reward, methods=["POST"])
     app.add_api_route("/v1/reports", get_report_list, methods=["GET"])
     app.add_api_route("/v1/reports/{path:path}", get_report, methods=["GET"])
     app.add_api_route("/", page, methods=["GET", "HEAD"])  # HEAD: uptime probes and `curl -I`

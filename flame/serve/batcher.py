@@ -179,6 +179,11 @@ class MicroBatcher:
         futures = self.submit("judge", examples, request or self.new_request())
         return await _gather_or_cancel(futures)
 
+    async def rewards(self, pairs: Sequence[tuple[str, str]], request: int | None = None) -> list[float]:
+        """Reward-head scores of (prompt, response) pairs, batched like judgments (``rater.reward_scores``)."""
+        futures = self.submit("reward", pairs, request or self.new_request())
+        return await _gather_or_cancel(futures)
+
     async def call(self, fn: Callable[[], Any], request: int | None = None) -> Any:
         """Run ``fn`` on the rater's worker thread, in turn with the batches (it shares the model)."""
         (fut,) = self.submit("call", [fn], request or self.new_request())
@@ -293,6 +298,10 @@ class MicroBatcher:
         if judge:
             for i, r in zip(judge, self._judge_jobs([batch[i] for i in judge]), strict=True):
                 out[i] = r
+        reward = [i for i, job in enumerate(batch) if job.kind == "reward"]
+        if reward:
+            for i, r in zip(reward, self._reward_jobs([batch[i] for i in reward]), strict=True):
+                out[i] = r
         for i, job in enumerate(batch):
             if job.kind == "call":
                 try:
@@ -300,6 +309,35 @@ class MicroBatcher:
                 except Exception as e:
                     out[i] = self._failure(e, 1)
         return out
+
+    def _reward_jobs(self, jobs: list[Job]) -> list[Any]:
+        """One ``reward_scores`` call for the batch; if it raises, once more per request (as `_rate`)."""
+        with self.metrics.lock:
+            self.metrics.items.inc("rater", by=len(jobs))
+        groups = [jobs]
+        try:
+            return self._call_reward(jobs)
+        except Exception as e:
+            requests = sorted({job.request for job in jobs})
+            if len(requests) == 1:
+                return [self._failure(e, len(jobs))] * len(jobs)
+            groups = [[job for job in jobs if job.request == r] for r in requests]
+        out: dict[int, Any] = {}
+        for part in groups:
+            try:
+                scores = self._call_reward(part)
+            except Exception as e:
+                scores = [self._failure(e, len(part))] * len(part)
+            out.update({id(job): s for job, s in zip(part, scores, strict=True)})
+        return [out[id(job)] for job in jobs]
+
+    def _call_reward(self, jobs: list[Job]) -> list[float]:
+        with self.metrics.lock:
+            self.metrics.batch_size.observe(len(jobs))
+        scores = [float(s) for s in self.rater.reward_scores([job.payload for job in jobs])]
+        if len(scores) != len(jobs):
+            raise RuntimeError(f"the rater returned {len(scores)} rewards for {len(jobs)} pairs")
+        return scores
 
     def _judge_jobs(self, jobs: list[Job]) -> list[Any]:
         from flame.raters.cache import example_key
