@@ -246,3 +246,29 @@ def test_load_rows_keeps_good_rows_and_reports_bad_ones(tmp_path):
         f"{path}:3: both 'prompt' and 'messages': give one",
         f"{path}:4: response of 'a' is int, not text",
     ]
+
+
+# ------------------------------------------------------------------------------- the shipped example
+
+
+def test_summeval_example_runs_on_three_articles(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from flame.data.paths import DataRootError, data_root
+
+    try:
+        if not (data_root() / "summeval" / "summeval_expert_avg.jsonl.gz").is_file():
+            pytest.skip("SummEval is not in the data root")
+    except DataRootError as e:  # no data root at all (a fresh clone without ../shared)
+        pytest.skip(str(e))
+    path = Path(__file__).resolve().parents[2] / "examples" / "summeval_arena.py"
+    spec = importlib.util.spec_from_file_location("summeval_arena", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv = ["--rater", "length", "--out", str(tmp_path), "--articles", "3", "--resamples", "20"]
+    assert module.main([*argv, "--cache", str(tmp_path / "c.sqlite"), "--max-pairs-per-prompt", "30"]) == 0
+    doc = json.loads((tmp_path / "summeval_tau.json").read_text())
+    assert len(doc["systems"]) == 16 and doc["arena"]["n_pairs"] == 3 * 30
+    assert -1 <= doc["kendall_tau"]["tau"] <= 1
+    assert "Kendall tau" in (tmp_path / "summeval_tau.md").read_text()
