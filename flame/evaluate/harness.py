@@ -30,7 +30,7 @@ from flame.benchmarks import DEFAULT_LIMIT, Benchmark, BenchmarkData, resolve
 from flame.benchmarks.base import Aggregate, describe
 from flame.evaluate import metrics as M
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, Estimate, bootstrap, pooled, single
-from flame.evaluate.paired import ALPHA, discordance, holm, mcnemar, paired_difference
+from flame.evaluate.paired import ALPHA, discordance, mcnemar, paired_difference, with_holm
 from flame.evaluate.reliability import brier_metric, calibration_columns, ece_metric, gives_probabilities
 from flame.evaluate.results import ALL, Kind, MetricEntry, PairedEntry, Results
 from flame.types import Example, Judgment, TaskType
@@ -256,18 +256,6 @@ def compare_pair(
     return replace(
         entry, test="mcnemar", a_only=table.a_only, b_only=table.b_only, halves=table.halves, p=mcnemar(table)
     )
-
-
-def with_holm(entries: list[PairedEntry]) -> list[PairedEntry]:
-    """Holm-adjusted p-values within each rater pair, over the benchmarks of the run it was tested on."""
-    out = list(entries)
-    pairs = dict.fromkeys((e.rater_a, e.rater_b) for e in entries)
-    for pair in pairs:
-        idx = [i for i, e in enumerate(out) if (e.rater_a, e.rater_b) == pair and e.test]
-        adjusted = holm([out[i].p for i in idx])
-        for i, p in zip(idx, adjusted, strict=True):
-            out[i] = replace(out[i], p_holm=p, family=len(idx))
-    return out
 
 
 def score_pairs(scored: dict[str, Scored], *, n_resamples: int, seed: int) -> list[PairedEntry]:

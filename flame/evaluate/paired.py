@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +80,17 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     for rank, i in enumerate(sorted(idx, key=lambda i: pvalues[i])):
         running = max(running, min(1.0, (m - rank) * pvalues[i]))
         out[i] = running
+    return out
+
+
+def with_holm(entries: Sequence[Any]) -> list[Any]:
+    """``PairedEntry`` rows with ``p_holm`` and ``family`` set: Holm within each rater pair, over the
+    benchmarks the pair was tested on (entries without a test are not in the family)."""
+    out = list(entries)
+    for pair in dict.fromkeys((e.rater_a, e.rater_b) for e in out):
+        idx = [i for i, e in enumerate(out) if (e.rater_a, e.rater_b) == pair and e.test]
+        for i, p in zip(idx, holm([out[i].p for i in idx]), strict=True):
+            out[i] = replace(out[i], p_holm=p, family=len(idx))
     return out
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from flame.errors import UsageError
-from flame.evaluate.results import ALL, MetricEntry, Results
+from flame.evaluate.paired import ALPHA, discordance, mcnemar, paired_difference, with_holm
+from flame.evaluate.results import ALL, MetricEntry, PairedEntry, Results
 
 BASELINES = ("length", "random")
 MAX_DISAGREEMENTS = 400  # shown in the HTML; the count of all of them is stated beside the list
@@ -79,7 +80,97 @@ def combine(runs: list[Results], labels: list[str] | None = None) -> Results:
         environment={lab: r.environment for lab, r in zip(labels, runs, strict=True)} | {"compared": labels},
         predictions=[m for lab, r in zip(labels, runs, strict=True) for m in rename(r.predictions, lab)],
         examples=list(examples.values()),
+        paired=[
+            replace(p, rater_a=f"{lab}/{p.rater_a}", rater_b=f"{lab}/{p.rater_b}")
+            for lab, r in zip(labels, runs, strict=True)
+            for p in r.paired
+        ]
+        + cross_run_pairs(runs, labels),
         out=first.out,
+    )
+
+
+def _rows_by_key(run: Results) -> tuple[dict[tuple, dict], dict[tuple, dict[str, float]]]:
+    """A run's examples by (benchmark, subset, task, id), and each rater's credit on them (NaN: unscored)."""
+    examples = {(e["benchmark"], e["subset"], e["task"], str(e["id"])): e for e in run.examples}
+    credit: dict[tuple, dict[str, float]] = {}
+    for p in run.predictions:
+        key = (p["benchmark"], p["subset"], p["task"], str(p["id"]))
+        credit.setdefault(key, {})[p["rater"]] = math.nan if p.get("correct") is None else float(p["correct"])
+    return examples, credit
+
+
+def cross_run_pairs(runs: list[Results], labels: list[str]) -> list[PairedEntry]:
+    """``flame report A B``: every rater of one run against every rater of a later run, on the accuracy
+    benchmarks both scored, from the per-example predictions.
+
+    Rows are matched by (benchmark, subset, task, id) *and* the rendered input's hash: a row found in one
+    run only, or whose input differs under the same id, is not compared and is counted in ``mismatched``
+    (and flagged in the report). The difference is pooled accuracy over the matched rows (the runs'
+    per-subset columns are not on disk, so a benchmark's own weighting is not applied here), with the
+    paired bootstrap stratified by subset and McNemar's exact test, Holm within each pair.
+    """
+    entries = []
+    for i, (lab_a, run_a) in enumerate(zip(labels, runs, strict=True)):
+        ex_a, credit_a = _rows_by_key(run_a)
+        for lab_b, run_b in list(zip(labels, runs, strict=True))[i + 1 :]:
+            ex_b, credit_b = _rows_by_key(run_b)
+            accuracy_b = {b["name"] for b in run_b.benchmarks if b["primary"] == "accuracy"}
+            for bench in [b["name"] for b in run_a.benchmarks if b["primary"] == "accuracy"]:
+                if bench not in accuracy_b:
+                    continue
+                keys_a = {k for k in ex_a if k[0] == bench}
+                keys_b = {k for k in ex_b if k[0] == bench}
+                same = sorted(
+                    k for k in keys_a & keys_b if ex_a[k].get("input_hash") == ex_b[k].get("input_hash")
+                )
+                mismatched = len(keys_a | keys_b) - len(same)
+                for x in run_a.rater_specs():
+                    for y in run_b.rater_specs():
+                        entry = _compare_rows(same, credit_a, x, credit_b, y, bench)
+                        entries.append(
+                            replace(
+                                entry, rater_a=f"{lab_a}/{x}", rater_b=f"{lab_b}/{y}", mismatched=mismatched
+                            )
+                        )
+    return with_holm(entries)
+
+
+def _compare_rows(
+    keys: list[tuple], credit_a: dict, a: str, credit_b: dict, b: str, bench: str
+) -> PairedEntry:
+    """Rater a of one run against rater b of another on the matched rows ``keys``, stratified by subset."""
+    import numpy as np
+
+    from flame.evaluate.metrics import accuracy
+
+    def pooled_accuracy(strata):
+        return accuracy({"credit": np.concatenate([c["credit"] for c in strata])})
+
+    def strata(credit, rater):
+        subsets = list(dict.fromkeys(k[1] for k in keys))
+        rows = [[k for k in keys if k[1] == s] for s in subsets]
+        return [{"credit": np.array([credit.get(k, {}).get(rater, math.nan) for k in r])} for r in rows]
+
+    if not keys:
+        return PairedEntry(a, b, bench, "accuracy", math.nan, math.nan, math.nan, 0)
+    sa, sb = strata(credit_a, a), strata(credit_b, b)
+    est = paired_difference(pooled_accuracy, sa, sb)
+    table = discordance(np.concatenate([c["credit"] for c in sa]), np.concatenate([c["credit"] for c in sb]))
+    return PairedEntry(
+        a,
+        b,
+        bench,
+        "accuracy",
+        est.value,
+        est.low,
+        est.high,
+        table.n + table.halves,
+        test="mcnemar",
+        a_only=table.a_only,
+        b_only=table.b_only,
+        halves=table.halves,
+        p=mcnemar(table),
     )
 
 
@@ -142,6 +233,143 @@ def detail_rows(results: Results, bench: str) -> list[dict[str, Any]]:
     ]
 
 
+# ---------------------------------------------------------------------------- who beats whom
+
+
+def paired_matrix(results: Results, bench: str) -> tuple[list[str], dict[tuple[str, str], dict[str, Any]]]:
+    """The raters compared on ``bench`` and, per (row, column), the row rater minus the column rater:
+    ``{difference, ci_low, ci_high, p_holm, significant, entry}`` (an entry read the other way is negated)."""
+    entries = [p for p in results.paired if p.benchmark == bench]
+    named = {r for p in entries for r in (p.rater_a, p.rater_b)}
+    raters = [r for r in results.rater_specs() if r in named]
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for p in entries:
+        sig = p.significant()
+        cells[(p.rater_a, p.rater_b)] = {
+            "difference": p.difference,
+            "ci_low": p.ci_low,
+            "ci_high": p.ci_high,
+            "p_holm": p.p_holm,
+            "significant": sig,
+            "entry": p,
+        }
+        cells[(p.rater_b, p.rater_a)] = {
+            "difference": 0.0 - p.difference,  # 0.0 - x: no "-0.000" for a zero difference
+            "ci_low": 0.0 - p.ci_high,
+            "ci_high": 0.0 - p.ci_low,
+            "p_holm": p.p_holm,
+            "significant": sig,
+            "entry": p,
+        }
+    return raters, cells
+
+
+def _paired_benchmarks(results: Results) -> list[str]:
+    return list(dict.fromkeys(p.benchmark for p in results.paired))
+
+
+def _matrix_text(c: dict[str, Any] | None) -> str:
+    if c is None:
+        return ""
+    ci = "" if _nan(c["ci_low"]) else f" [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+    p = "" if _nan(c["p_holm"]) else f" p={c['p_holm']:.3g}"
+    value = "–" if _nan(c["difference"]) else f"{c['difference']:+.3f}"
+    if c["significant"]:
+        value = f"**{value}** {'▲' if c['difference'] > 0 else '▼'}"
+    return f"{value}{ci}{p}"
+
+
+PAIRED_NOTE = (
+    "Each cell: the row rater minus the column rater on the benchmark's primary metric [paired 95% "
+    "bootstrap CI, stratified by subset] and, for accuracy, McNemar's exact p Holm-adjusted within the rater "
+    f"pair across the run's benchmarks. Bold with ▲ (row better) or ▼ (row worse): significant at {ALPHA:g} "
+    "(the adjusted p; without a test, a CI that excludes 0). Rows where either rater earned half credit "
+    "(P = 0.5) count in the difference, not in McNemar; they are counted as halves."
+)
+
+
+def _paired_markdown(results: Results) -> list[str]:
+    if not results.paired:
+        return []
+    lines = ["## Who beats whom", "", PAIRED_NOTE, ""]
+    for bench in _paired_benchmarks(results):
+        raters, cells = paired_matrix(results, bench)
+        metric = next(p.metric for p in results.paired if p.benchmark == bench)
+        lines += [f"### {bench} ({metric})", ""]
+        rows = [[r, *("–" if r == c else _matrix_text(cells.get((r, c))) for c in raters)] for r in raters]
+        lines += [_md_table(["row − column", *raters], rows), ""]
+    header = ["A", "B", "benchmark", "metric", "A − B [95% CI]", "n", "A only", "B only", "halves"]
+    header += ["McNemar p", "Holm p", "family", "mismatched"]
+    lines += ["### All pairs", "", _md_table(header, [_pair_row(p) for p in results.paired]), ""]
+    flagged = [p for p in results.paired if p.mismatched]
+    lines += [
+        f"- **mismatch**: {p.rater_a} vs {p.rater_b} on {p.benchmark}: {p.mismatched} rows are in one run "
+        "only or have another input under the same id; they are not compared."
+        for p in flagged
+    ]
+    return lines + ([""] if flagged else [])
+
+
+def _pair_row(p: PairedEntry) -> list[str]:
+    ci = "" if _nan(p.ci_low) else f" [{p.ci_low:+.3f}, {p.ci_high:+.3f}]"
+    diff = "–" if _nan(p.difference) else f"{p.difference:+.3f}"
+    mark = " ✓" if p.significant() else ""
+    test = [str(p.a_only), str(p.b_only), str(p.halves), f"{p.p:.3g}", f"{p.p_holm:.3g}", str(p.family)]
+    return (
+        [p.rater_a, p.rater_b, p.benchmark, p.metric, f"{diff}{ci}{mark}", str(p.n)]
+        + (test if p.test else ["", "", "", "", "", ""])
+        + [str(p.mismatched)]
+    )
+
+
+def _paired_html(results: Results) -> list[str]:
+    if not results.paired:
+        return []
+    e = html.escape
+    parts = [f"<h2>Who beats whom</h2><p>{e(PAIRED_NOTE)}</p>"]
+    for bench in _paired_benchmarks(results):
+        raters, cells = paired_matrix(results, bench)
+        metric = next(p.metric for p in results.paired if p.benchmark == bench)
+        parts.append(f"<h3>{e(bench)} ({e(metric)})</h3><table class=paired data-benchmark='{e(bench)}'>")
+        parts.append("<tr><th>row − column</th>" + "".join(f"<th>{e(r)}</th>" for r in raters) + "</tr>")
+        for r in raters:
+            parts.append(f"<tr><th>{e(r)}</th>")
+            for c in raters:
+                cell_ = cells.get((r, c))
+                if r == c or cell_ is None:
+                    parts.append("<td class=num>–</td>")
+                    continue
+                cls = "num" + (
+                    (" beats" if cell_["difference"] > 0 else " loses") if cell_["significant"] else ""
+                )
+                ci = (
+                    ""
+                    if _nan(cell_["ci_low"])
+                    else f" <span class=ci>[{cell_['ci_low']:+.3f}, {cell_['ci_high']:+.3f}]</span>"
+                )
+                p = "" if _nan(cell_["p_holm"]) else f" <span class=ci>p={cell_['p_holm']:.3g}</span>"
+                parts.append(
+                    f"<td class='{cls}' data-significant='{int(cell_['significant'])}'>"
+                    f"{fmt(cell_['difference'])}{ci}{p}</td>"
+                )
+            parts.append("</tr>")
+        parts.append("</table>")
+    families = sorted({(p.rater_a, p.rater_b, p.family) for p in results.paired if p.test})
+    if families:
+        parts.append(
+            "<p>Holm families: "
+            + "; ".join(f"{e(a)} vs {e(b)}: {f} benchmarks" for a, b, f in families)
+            + ".</p>"
+        )
+    for p in results.paired:
+        if p.mismatched:
+            parts.append(
+                f"<p class=wrong>Mismatch: {e(p.rater_a)} vs {e(p.rater_b)} on {e(p.benchmark)}: {p.mismatched} "
+                "rows in one run only or with another input under the same id (not compared).</p>"
+            )
+    return parts
+
+
 # -------------------------------------------------------------------------------- markdown
 
 
@@ -196,6 +424,7 @@ def markdown(results: Results, plots: dict[str, Path] | None = None) -> str:
         lines.append("")
     if plots and "summary" in plots:
         lines += [f"![summary]({plots['summary'].relative_to(plots['summary'].parent.parent)})", ""]
+    lines += _paired_markdown(results)
 
     lines += ["## Per benchmark", ""]
     for b in results.benchmarks:
@@ -264,6 +493,7 @@ th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}tr.group td{fon
 .ci{color:#777;font-size:11px}.dis{border:1px solid #ddd;border-radius:4px;padding:6px 10px;margin:8px 0}
 .dis pre{white-space:pre-wrap;background:#f8f8f8;padding:4px;max-height:14em;overflow:auto;font-size:12px}
 .wrong{color:#b00}.right{color:#070}img{max-width:100%}
+td.beats{background:#e3f4e3;font-weight:bold}td.loses{background:#f8e1e1;font-weight:bold}
 """
 
 JS = """
@@ -349,6 +579,7 @@ def html_report(results: Results, plots: dict[str, Path] | None = None) -> str:
         if path.exists():
             parts.append(f"<h3>{e(key)}</h3>{_img(path)}")
 
+    parts += _paired_html(results)
     parts.append("<h2>Per benchmark</h2>")
     for b in results.benchmarks:
         parts.append(

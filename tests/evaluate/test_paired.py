@@ -147,3 +147,65 @@ def test_evaluate_pairs_every_rater_pair_on_every_benchmark(tmp_path, ties, n):
         return (x.rater_a, x.rater_b, x.benchmark, x.difference, x.a_only, x.b_only, x.halves, x.p_holm)
 
     assert [key(x) for x in Results.load(tmp_path / "run").paired] == [key(x) for x in res.paired]
+
+
+# ------------------------------------------------------------------------------------ reports
+
+LONG = "a long and careful answer " * 8
+
+
+def _long_rows(n, prompt="question"):
+    return [
+        {"id": str(i), "prompt": f"{prompt} {i}", "response_a": LONG, "response_b": f"no {i}", "label": "A"}
+        for i in range(n)
+    ]
+
+
+def test_reports_show_who_beats_whom(tmp_path):
+    from flame.data.files import write_benchmark_file
+    from flame.evaluate.harness import evaluate
+
+    bench = write_benchmark_file(tmp_path / "pairs.jsonl", _long_rows(40))
+    res = evaluate([], [bench], out=tmp_path / "run", n_resamples=100, cache=tmp_path / "c.sqlite")
+    (p,) = res.paired
+    assert (p.rater_a, p.rater_b) == ("length", "random") and p.b_only == 0 and p.a_only > 10
+    assert p.p_holm == p.p < 0.001 and p.family == 1 and p.significant()
+    md = (tmp_path / "run" / "report.md").read_text()
+    assert "## Who beats whom" in md
+    row = next(line for line in md.splitlines() if line.startswith("| length | – |"))
+    assert f"**{p.difference:+.3f}** ▲" in row
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "<h2>Who beats whom</h2>" in html and "class='num beats' data-significant='1'" in html
+    assert "class='num loses'" in html  # random's row against length
+
+
+def test_report_comparing_two_runs_matches_rows_and_counts_mismatches(tmp_path):
+    from flame.data.files import write_benchmark_file
+    from flame.evaluate.harness import evaluate
+    from flame.evaluate.report import combine, rebuild
+    from flame.evaluate.results import Results
+
+    rows_b = [dict(r) for r in ROWS]
+    rows_b[1]["prompt"] = "another prompt under the same id"  # id 2: not the same example any more
+    rows_b.append({"id": "5", "prompt": "p5", "response_a": "x", "response_b": "yy", "label": "B"})
+    for name, rows in (("a", ROWS), ("b", rows_b)):
+        (tmp_path / name).mkdir()
+        bench = write_benchmark_file(tmp_path / name / "pairs.jsonl", rows)
+        evaluate([], [bench], out=tmp_path / "runs" / name, n_resamples=50, cache=tmp_path / "c.sqlite")
+    runs = [Results.load(tmp_path / "runs" / n) for n in ("a", "b")]
+    both = combine(runs)
+    cross = {(p.rater_a, p.rater_b): p for p in both.paired if p.mismatched}
+    assert set(cross) == {(f"a/{x}", f"b/{y}") for x in ("length", "random") for y in ("length", "random")}
+    same = cross[("a/length", "b/length")]
+    # Ids 1, 3 and 4 match (4 is a gold tie, excluded); 2 changed its input and 5 is in run b only.
+    assert same.mismatched == 2 and same.n == 2 and same.halves == 1
+    assert same.difference == 0.0 and same.a_only == same.b_only == 0 and same.p == 1.0
+    assert same.test == "mcnemar" and same.family == 1
+    assert {(p.rater_a, p.rater_b) for p in both.paired if not p.mismatched} == {
+        ("a/length", "a/random"),
+        ("b/length", "b/random"),
+    }
+    written = rebuild([tmp_path / "runs" / "a", tmp_path / "runs" / "b"], out=tmp_path / "cmp")
+    md = written["report.md"].read_text()
+    assert "- **mismatch**: a/length vs b/length on pairs: 2 rows" in md
+    assert "Mismatch: a/length vs b/length" in written["report.html"].read_text()
