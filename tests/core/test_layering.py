@@ -11,7 +11,7 @@ see STYLE.md, "Which way imports point"):
     families    families (the text-to-text LM and the encoder judge behind one interface)
     raters      raters
     runs        train, evaluate (they meet only through run folders on disk, never by import)
-    top         serve, demo, cli, and the package root (the lazy `flame.load_rater` / `flame.evaluate`)
+    top         serve, rewards, demo, cli, and the package root (the lazy `flame.load_rater` / `flame.evaluate`)
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ LAYERS = [
     {"families"},
     {"raters"},
     {"train", "evaluate"},
-    {"serve", "demo", "cli", ""},  # "": the package root, flame/__init__.py
+    {"serve", "rewards", "demo", "cli", ""},  # "": the package root, flame/__init__.py
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
