@@ -212,6 +212,7 @@ def standings(
     result = bt.bootstrap_fit(verdicts, n, n_resamples=n_resamples, seed=seed)
     rates = bt.win_rates(wins, games)
     matrix = bt.win_matrix(wins, games)
+    elos = bt.elo(result.theta)
     rows = []
     for k, name in enumerate(systems):
         rows.append(
@@ -220,13 +221,14 @@ def standings(
                 "strength": _num(result.theta[k]),
                 "low": _num(result.low[k]),
                 "high": _num(result.high[k]),
-                "elo": _num(bt.elo(result.theta)[k]),
+                "elo": _num(elos[k]),
                 "win_rate": _num(rates[k]),
                 "games": int(games[k].sum()),
                 "wins": float(np.sum(wins[k])),
             }
         )
-    rows.sort(key=lambda r: (-(r["strength"] if r["strength"] is not None else -np.inf), r["system"]))
+    # The strongest first; a system no sampled pair reached (no strength) last.
+    rows.sort(key=lambda r: (r["strength"] is None, -(r["strength"] or 0.0), r["system"]))
     for rank, r in enumerate(rows, 1):
         r["rank"] = rank
     table = {

@@ -217,6 +217,27 @@ def test_cli_ranks_the_longer_system_first_and_reruns_from_the_cache(tmp_path, c
     assert again["systems"] == doc["systems"]
 
 
+def test_a_killed_arena_resumes_from_the_committed_batches(tmp_path):
+    from flame.evaluate.arena import run_arena
+    from flame.raters.baselines import LengthRater
+
+    class DiesOnThirdBatch(LengthRater):
+        calls = 0
+
+        def _judge_batch(self, examples):
+            type(self).calls += 1
+            if type(self).calls == 3:
+                raise KeyboardInterrupt  # a kill between two committed batches
+            return super()._judge_batch(examples)
+
+    src = _write_outputs(tmp_path / "outputs.jsonl")
+    kw = {"cache": tmp_path / "c.sqlite", "n_resamples": 10, "batch_size": 2, "progress": False}
+    with pytest.raises(KeyboardInterrupt):
+        run_arena(DiesOnThirdBatch(swap=True), src, tmp_path / "out", **kw)
+    result = run_arena(LengthRater(swap=True), src, tmp_path / "out", **kw)  # same identity: spec "length"
+    assert result.summary["n_cached"] == 4 and result.summary["n_judged"] == 3  # 2 batches of 2 were kept
+
+
 def test_cli_input_errors_are_one_line(tmp_path, capsys):
     out = str(tmp_path / "o")
     assert _main(["arena", "--rater", "length", "--input", str(tmp_path / "none.jsonl"), "--out", out]) == 2
