@@ -17,22 +17,24 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from flame.adhoc import pairwise_example
 from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET
-from flame.data.files import render_messages
 from flame.errors import CliError, FlameError
-from flame.evaluate import bradley_terry as bt
 from flame.jsonio import read_jsonl
 from flame.types import Example, Judgment
+
+# numpy, the fit and the data layer's readers are imported where used: `flame --help` builds this parser,
+# and must start without them (flame.cli imports no numpy).
+if TYPE_CHECKING:
+    from flame.evaluate import bradley_terry as bt
 
 TASK = "arena"
 TIE_TOLERANCE = 1e-9  # |P(A) - 0.5| below this is a tie: the length rater's equal lengths give exactly 0.5
@@ -73,6 +75,8 @@ def parse_row(obj: Any, lineno: int) -> ArenaRow:
     if not isinstance(obj, dict):
         raise ValueError(f"expected an object, got {type(obj).__name__}")
     if "messages" in obj:
+        from flame.data.files import render_messages
+
         if "prompt" in obj:
             raise ValueError("both 'prompt' and 'messages': give one")
         prompt = render_messages(obj["messages"])
@@ -201,6 +205,10 @@ def standings(
     seed: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, float | None]], bt.Fit]:
     """Per system: strength (logit, mean 0) with its CI, Elo, win rate, games; the win matrix; the fit."""
+    import numpy as np
+
+    from flame.evaluate import bradley_terry as bt
+
     n = len(systems)
     wins, games = bt.win_counts(verdicts, n)
     present = np.flatnonzero(games.sum(axis=1) > 0)
@@ -238,7 +246,7 @@ def standings(
 
 
 def _num(x: float) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)
+    return None if x is None or not math.isfinite(x) else float(x)
 
 
 # ------------------------------------------------------------------------------------ the run
@@ -260,6 +268,7 @@ def run_arena(
     log: Callable[[str], None] | None = None,
 ) -> ArenaResult:
     """Judge the pairs of ``input`` with ``rater`` (a spec or a rater; swap is forced on), write ``out``."""
+    from flame.evaluate import bradley_terry as bt
     from flame.raters.runner import rate
 
     log = log or (lambda _msg: None)
@@ -398,6 +407,8 @@ def markdown(result: ArenaResult) -> str:
 
 
 def plot(systems: list[dict[str, Any]], path: Path, title: str = "") -> Path:
+    import numpy as np
+
     from flame.evaluate.plots import _plt
 
     plt = _plt()
