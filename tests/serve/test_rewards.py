@@ -384,3 +384,21 @@ def test_any_body_gets_rewards_or_a_4xx_never_a_5xx(client, body):
 def test_a_templated_query_is_split_where_its_response_starts(prompt, marker, response):
     assume(not any(m and m in prompt + "\x00" + response for m in ALL_MARKERS))
     assert split_query(prompt + marker + response, None)[1] == strip_end_tokens(response)
+
+
+@pytest.mark.slow
+def test_16_openrlhf_clients_lose_nothing():
+    import asyncio
+    import importlib.util
+    from pathlib import Path
+
+    # The script puts its own folder on sys.path for its sibling serve_load.
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "reward_load.py"
+    spec = importlib.util.spec_from_file_location("reward_load", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rater = CountingRater(delay=0.005)
+    with running_server(rater, service_settings(request_timeout_s=60)) as url:
+        res = asyncio.run(bench.run_level(url, concurrency=16, n_requests=160, n_queries=4, max_seconds=60))
+    assert res["statuses"] == {200: 160} and res["lost"] == 0 and not res["errors"], res
+    assert res["mean_batch"] > 4  # requests shared rater calls
