@@ -57,7 +57,7 @@ def eval_gates(args, results) -> list[str]:
 
 def paired_lines(paired) -> list[str]:
     """One line per (rater pair, benchmark): A − B [95% CI], and McNemar's p raw and Holm-adjusted with the
-    size of the family it was adjusted over."""
+    size of the family it was adjusted over; `` *`` marks a significant difference."""
     lines = []
     for p in paired:
         ci = "" if p.ci_low != p.ci_low else f" [{p.ci_low:+.3f}, {p.ci_high:+.3f}]"
@@ -67,9 +67,8 @@ def paired_lines(paired) -> list[str]:
             else "  (CI only)"
         )
         mark = " *" if p.significant() else ""
-        lines.append(
-            f"{p.rater_a} − {p.rater_b}  {p.benchmark} {p.metric}  {p.difference:+.3f}{ci}{test}{mark}"
-        )
+        diff = "–" if p.difference != p.difference else f"{p.difference:+.3f}"  # NaN: undefined for one
+        lines.append(f"{p.rater_a} − {p.rater_b}  {p.benchmark} {p.metric}  {diff}{ci}{test}{mark}")
     return lines
 
 

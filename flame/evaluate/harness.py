@@ -5,7 +5,8 @@
 Readable top to bottom: resolve raters and benchmarks, load each benchmark once (capped, seeded),
 check contamination, rate every subset with every rater through ``flame.raters.runner`` (its SQLite
 cache makes a killed run resume where it stopped), turn judgments into per-example columns, and
-bootstrap every figure. How subsets combine is the benchmark's own business (its ``aggregate`` and
+bootstrap every figure, then compare every pair of raters on the same rows (``score_pairs``: a paired
+bootstrap of the primary metric's difference, McNemar for accuracy, Holm within the pair). How subsets combine is the benchmark's own business (its ``aggregate`` and
 ``sections``): the harness never asks which benchmark it is scoring. ``Results``
 (``flame.evaluate.results``) is what ``results.json`` holds; per-example predictions and the judged
 examples go to JSONL files beside it.

@@ -2,7 +2,9 @@
 
 Everything here reads a ``Results`` (fresh or loaded from disk), so ``flame report DIR [DIR ...]``
 rebuilds the same files from a finished run, and several runs can be compared side by side (their
-raters are then named ``RUN/SPEC``).
+raters are then named ``RUN/SPEC``; every rater of one run is then also compared, paired, with every rater
+of the next on the rows the runs share, see ``cross_run_pairs``). "Who beats whom" shows each run's paired
+comparisons (``flame.evaluate.paired``) as a matrix per benchmark.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ def cross_run_pairs(runs: list[Results], labels: list[str]) -> list[PairedEntry]
     per-subset columns are not on disk, so a benchmark's own weighting is not applied here), with the
     paired bootstrap stratified by subset and McNemar's exact test, Holm within each pair.
     """
+    settings = runs[0].config.get("bootstrap") or {}
+    boot = {"n_resamples": settings.get("resamples", 1000), "seed": settings.get("seed", 0)}
     entries = []
     for i, (lab_a, run_a) in enumerate(zip(labels, runs, strict=True)):
         ex_a, credit_a = _rows_by_key(run_a)
@@ -127,7 +131,7 @@ def cross_run_pairs(runs: list[Results], labels: list[str]) -> list[PairedEntry]
                 mismatched = len(keys_a | keys_b) - len(same)
                 for x in run_a.rater_specs():
                     for y in run_b.rater_specs():
-                        entry = _compare_rows(same, credit_a, x, credit_b, y, bench)
+                        entry = _compare_rows(same, credit_a, x, credit_b, y, bench, **boot)
                         entries.append(
                             replace(
                                 entry, rater_a=f"{lab_a}/{x}", rater_b=f"{lab_b}/{y}", mismatched=mismatched
@@ -137,7 +141,15 @@ def cross_run_pairs(runs: list[Results], labels: list[str]) -> list[PairedEntry]
 
 
 def _compare_rows(
-    keys: list[tuple], credit_a: dict, a: str, credit_b: dict, b: str, bench: str
+    keys: list[tuple],
+    credit_a: dict,
+    a: str,
+    credit_b: dict,
+    b: str,
+    bench: str,
+    *,
+    n_resamples: int,
+    seed: int,
 ) -> PairedEntry:
     """Rater a of one run against rater b of another on the matched rows ``keys``, stratified by subset."""
     import numpy as np
@@ -155,7 +167,7 @@ def _compare_rows(
     if not keys:
         return PairedEntry(a, b, bench, "accuracy", math.nan, math.nan, math.nan, 0)
     sa, sb = strata(credit_a, a), strata(credit_b, b)
-    est = paired_difference(pooled_accuracy, sa, sb)
+    est = paired_difference(pooled_accuracy, sa, sb, n_resamples=n_resamples, seed=seed)
     table = discordance(np.concatenate([c["credit"] for c in sa]), np.concatenate([c["credit"] for c in sb]))
     return PairedEntry(
         a,

@@ -209,3 +209,25 @@ def test_report_comparing_two_runs_matches_rows_and_counts_mismatches(tmp_path):
     md = written["report.md"].read_text()
     assert "- **mismatch**: a/length vs b/length on pairs: 2 rows" in md
     assert "Mismatch: a/length vs b/length" in written["report.html"].read_text()
+
+
+def test_flame_eval_prints_each_pair_with_its_holm_family(tmp_path, capsys):
+    from flame.cli import main
+    from flame.data.files import write_benchmark_file
+
+    one = write_benchmark_file(tmp_path / "one.jsonl", _long_rows(30))
+    two = write_benchmark_file(tmp_path / "two.jsonl", _long_rows(30, prompt="other"))
+    argv = [
+        "eval",
+        "--file",
+        str(one),
+        "--file",
+        str(two),
+        "--rater",
+        "length",
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    assert main([*argv, "--cache", str(tmp_path / "c.sqlite"), "--resamples", "50", "--quiet"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("length − random")]
+    assert len(lines) == 2 and all("(family 2)" in line and line.endswith(" *") for line in lines)
