@@ -276,6 +276,10 @@ def paired_matrix(results: Results, bench: str) -> tuple[list[str], dict[tuple[s
     return raters, cells
 
 
+def _signed(x: float) -> str:
+    return "–" if _nan(x) else f"{x:+.3f}"
+
+
 def _paired_benchmarks(results: Results) -> list[str]:
     return list(dict.fromkeys(p.benchmark for p in results.paired))
 
@@ -362,7 +366,7 @@ def _paired_html(results: Results) -> list[str]:
                 p = "" if _nan(cell_["p_holm"]) else f" <span class=ci>p={cell_['p_holm']:.3g}</span>"
                 parts.append(
                     f"<td class='{cls}' data-significant='{int(cell_['significant'])}'>"
-                    f"{fmt(cell_['difference'])}{ci}{p}</td>"
+                    f"{_signed(cell_['difference'])}{ci}{p}</td>"
                 )
             parts.append("</tr>")
         parts.append("</table>")
@@ -370,7 +374,7 @@ def _paired_html(results: Results) -> list[str]:
     if families:
         parts.append(
             "<p>Holm families: "
-            + "; ".join(f"{e(a)} vs {e(b)}: {f} benchmarks" for a, b, f in families)
+            + "; ".join(f"{e(a)} vs {e(b)}: {f} benchmark{'s' if f != 1 else ''}" for a, b, f in families)
             + ".</p>"
         )
     for p in results.paired:
