@@ -11,7 +11,10 @@ from flame.cliargs import NON_NEGATIVE_INT, PORT, POSITIVE_FLOAT, POSITIVE_INT, 
 def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "serve",
-        help="serve a rater over HTTP: /v1/judge, OpenAI-compatible /v1/chat/completions, a web page",
+        help=(
+            "serve a rater over HTTP: /v1/judge, OpenAI-compatible /v1/chat/completions, OpenRLHF-compatible "
+            "/get_reward, a web page"
+        ),
         description=(
             "Serve a rater over HTTP (FastAPI + uvicorn). With no API key in FLAME_API_KEYS the server only "
             "binds loopback; clients send 'Authorization: Bearer KEY'."
@@ -36,13 +39,18 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-wait-ms", type=float_range(0), default=10.0, help="how long a batch waits for more items"
     )
-    p.add_argument("--max-items", type=POSITIVE_INT, default=64, help="items per /v1/judge request")
+    p.add_argument(
+        "--max-items",
+        type=POSITIVE_INT,
+        default=64,
+        help="items per /v1/judge request (queries per /get_reward)",
+    )
     p.add_argument("--max-body-bytes", type=POSITIVE_INT, default=2 * 1024 * 1024)
     p.add_argument(
         "--max-item-chars",
         type=POSITIVE_INT,
         default=100_000,
-        help="characters of text per item (labels and guided_choice included)",
+        help="characters of text per item (labels and guided_choice included; per /get_reward query)",
     )
     p.add_argument(
         "--max-queue", type=POSITIVE_INT, default=2048, help="queued items before 503 + Retry-After"

@@ -402,3 +402,21 @@ def test_16_openrlhf_clients_lose_nothing():
         res = asyncio.run(bench.run_level(url, concurrency=16, n_requests=160, n_queries=4, max_seconds=60))
     assert res["statuses"] == {200: 160} and res["lost"] == 0 and not res["errors"], res
     assert res["mean_batch"] > 4  # requests shared rater calls
+
+
+def test_a_text_to_text_model_rewards_by_its_expected_pointwise_score(tmp_path):
+    from serve_helpers import tiny_causal_lm
+
+    from flame.raters import load_rater
+    from flame.serve.rewards import pointwise_reward, reward_examples
+
+    rater = load_rater(f"hf:{tiny_causal_lm(tmp_path / 'lm')}")
+    queries = [CHATML + "4<|im_end|>", LLAMA3 + "It is 5.<|eot_id|>"]
+    with in_process(rater) as c:
+        body = c.post("/get_reward", json={"query": queries}).json()
+    expected = [
+        pointwise_reward(j) for j in rater.judge(reward_examples([split_query(q, None) for q in queries]))
+    ]
+    assert body["reward"] == "pointwise" and body["parse_failures"] == 0
+    assert [round(r, 6) for r in body["rewards"]] == [round(r, 6) for r in expected]
+    assert all(0.0 <= r <= 1.0 for r in body["rewards"])
