@@ -66,12 +66,12 @@ def cmd_calibrate(args) -> int:
     """Refit a saved encoder judge's label biases on dev rows (e.g. a judge trained before eval.calibrate).
     The judge is loaded as its rater is, so rows are as long and the dtype as when it rates."""
     from flame.encoder.calibration import calibrate, describe, save_calibration
-    from flame.encoder.model import is_encoder_folder
+    from flame.families import FAMILIES
     from flame.raters import load_rater
     from flame.raters.models import run_model_dir
 
     folder = run_model_dir(args.run_dir)
-    if not is_encoder_folder(folder):
+    if not FAMILIES.get("encoder").is_saved_judge(folder):
         raise CliError(f"{folder} is not an encoder judge: label biases are fitted for encoder judges only")
     options = {"dtype": args.dtype} | ({"max_length": args.max_length} if args.max_length else {})
     rater = load_rater(f"run:{args.run_dir}", **options)

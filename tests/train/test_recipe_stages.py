@@ -45,10 +45,9 @@ def test_train_is_setup_train_save_cleanup():
             assert nested == [], f"Recipe.{method.name} defines {nested}"
 
 
-# Calls that still ask "is this an encoder judge?" outside the family modules, in files this change could
-# not touch: `flame calibrate` refuses a folder that is not a saved judge (flame/train/cli.py; the family's
-# `fits_label_biases` / `is_saved_judge` answers it).
-KNOWN_CALLERS = {"flame/train/cli.py"}
+# Calls that ask "is this an encoder judge?" outside the family modules: none (the family answers it, e.g.
+# `FAMILIES.get("encoder").is_saved_judge(folder)` in `flame calibrate`).
+KNOWN_CALLERS: set[str] = set()
 FAMILY_MODULES = ("flame/families/", "flame/encoder/")
 
 
