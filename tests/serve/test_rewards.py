@@ -326,6 +326,23 @@ def test_the_encoder_judges_reward_is_the_logit_scale_of_its_pairwise_judgment(t
     assert [round(x, 4) for x in body["rewards"]] == [round(r_a, 4), round(r_b, 4)]
 
 
+def test_a_run_of_an_encoder_judge_gives_its_reward_head_in_the_python_adapter(tiny_judge):
+    from flame.raters import load_rater
+    from flame.rewards import RewardFunction
+
+    rater = load_rater(f"run:{tiny_judge}", dtype="fp32")
+    assert type(rater).__name__ == "EncoderRater"
+    f = RewardFunction(f"run:{tiny_judge}", dtype="fp32")
+    prompts = [[{"role": "user", "content": "What is 2 + 2?"}]] * 2
+    completions = [
+        [{"role": "assistant", "content": "It is 4."}],
+        [{"role": "assistant", "content": "Five."}],
+    ]
+    rewards = f(prompts=prompts, completions=completions)
+    expected = rater.reward_scores([("user: What is 2 + 2?", "It is 4."), ("user: What is 2 + 2?", "Five.")])
+    assert [round(r, 5) for r in rewards] == [round(r, 5) for r in expected] and rewards[0] != rewards[1]
+
+
 # ------------------------------------------------------------------------------ properties
 
 PROPERTY = settings(
