@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET
 from flame.errors import CliError
+from flame.evaluate.arena import add_arena_parser
 from flame.evaluate.gates import GATE_FAILED, check, parse_gate
 
 
@@ -289,3 +290,5 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=POSITIVE_INT, default=None, help="items (prompts) to rerank")
     p.add_argument("--out", default=None, help="write picks (JSONL) and summary here")
     p.set_defaults(func=cmd_rerank)
+
+    add_arena_parser(subparsers)  # flame arena: rank systems by a judge's pairwise verdicts
