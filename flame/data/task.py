@@ -121,16 +121,29 @@ def register_task(task: Task) -> Task:
 
 
 _LOADED = False
+# Registration packages are plugins found by name, like pytest's: the built-in one, plus any installed
+# package that declares a ``flame.tasks`` entry point (its value: a package of registration modules). The
+# registrations import this module, never the reverse, so the data layer depends on no task package.
+BUILTIN_TASK_PACKAGES = ("flame.tasks",)
+TASK_ENTRY_POINTS = "flame.tasks"
+
+
+def task_packages() -> list[str]:
+    """The names of the packages whose modules register tasks: built-in first, then entry points."""
+    from importlib.metadata import entry_points
+
+    extra = [ep.value for ep in entry_points(group=TASK_ENTRY_POINTS)]
+    return list(dict.fromkeys([*BUILTIN_TASK_PACKAGES, *extra]))
 
 
 def load_all_tasks() -> Registry[Task]:
-    """Import every registration module under ``flame.tasks`` (once) and return the registry."""
+    """Import every registration module of every task package (once) and return the registry."""
     global _LOADED
     if not _LOADED:
-        import flame.tasks
-
-        for mod in pkgutil.iter_modules(flame.tasks.__path__):
-            importlib.import_module(f"flame.tasks.{mod.name}")
+        for name in task_packages():
+            package = importlib.import_module(name)
+            for mod in pkgutil.iter_modules(getattr(package, "__path__", [])):
+                importlib.import_module(f"{name}.{mod.name}")
         _LOADED = True
     return TASKS
 
