@@ -8,6 +8,8 @@
     length                  the longer response wins / is better
     random                  a seeded coin (seed option, default 0)
     fake                    deterministic hash-based probabilities, for tests
+    jury:SPEC|SPEC|...      several raters, their probabilities combined (mean; combine=majority)
+    jury:@members.yaml      the same from a YAML list of specs or of {spec, weight} (`flame.raters.jury`)
 
 The model forms are the names `flame.raters.models.resolve_model` reads (``model.base`` takes the same);
 the folder's model family (`flame.families`) picks the rater class: a family that writes text rates with
@@ -98,6 +100,12 @@ def _baseline(cls_name: str):
     return build
 
 
+def _jury(arg: str, **options) -> BaseRater:
+    from flame.raters.jury import build_jury
+
+    return build_jury(arg, load_rater, **options)
+
+
 for _form in (
     SpecForm("smollm2", "smollm2 (default: the packaged SmolLM2-135M-Instruct)", False, _model("smollm2")),
     SpecForm(
@@ -113,6 +121,12 @@ for _form in (
     SpecForm("length", "length (the longer response wins)", False, _baseline("LengthRater")),
     SpecForm("random", "random (a seeded coin; --seed)", False, _baseline("RandomRater")),
     SpecForm("fake", "fake (deterministic, for tests)", False, _baseline("FakeRater")),
+    SpecForm(
+        "jury",
+        "jury:SPEC|SPEC|... or jury:@members.yaml (members' probabilities combined; combine=mean|majority)",
+        True,
+        _jury,
+    ),
 ):
     SPEC_FORMS.add(_form.name, _form)
 
@@ -120,7 +134,7 @@ for _form in (
 def valid_forms() -> str:
     return "\n".join(
         f"  {SPEC_FORMS.get(n).usage}"
-        for n in ("smollm2", "minilm", "hf", "run", "openai", "length", "random", "fake")
+        for n in ("smollm2", "minilm", "hf", "run", "openai", "length", "random", "fake", "jury")
     )
 
 
@@ -145,7 +159,8 @@ def parse_spec(spec: str) -> tuple[SpecForm, str]:
 
 def load_rater(spec: str = DEFAULT_RATER, **options: Any) -> BaseRater:
     """Build a rater from its spec. Options: swap, seed, explain; model raters also max_length, batch_size,
-    dtype, threads, max_new_tokens; API raters api_key_env, concurrency, timeout, max_retries, backoff."""
+    dtype, threads, max_new_tokens; API raters api_key_env, concurrency, timeout, max_retries, backoff;
+    a jury combine (mean or majority) and cache (its members' cache file), the rest going to its members."""
     form, arg = parse_spec(spec)
     options = {k: v for k, v in options.items() if v is not None}
     return form.build(arg, **options)

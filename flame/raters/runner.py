@@ -134,6 +134,9 @@ def rate(
     own_cache = not isinstance(cache, JudgmentCache)
     db = cache if isinstance(cache, JudgmentCache) else JudgmentCache(cache)
     rank, world = _dist()
+    bind = getattr(rater, "bind_cache", None)
+    if bind is not None:  # a jury stores each member's judgments in the same file, under the member's key
+        bind(db.path)
     try:
         identity = rater.cache_identity()
         rkey = rater_key(identity)

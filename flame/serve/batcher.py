@@ -102,6 +102,9 @@ class MicroBatcher:
             from flame.raters.cache import rater_key
 
             self._rkey = rater_key(rater.cache_identity())
+            bind = getattr(rater, "bind_cache", None)
+            if bind is not None:  # a jury: its members' judgments go to the service's cache file too
+                bind(self._cache_path)
         self._local = threading.local()
         self._pending: deque[Job] = deque()
         self._depth = 0  # items queued or in a rater call
