@@ -6,7 +6,8 @@ Readable top to bottom: resolve raters and benchmarks, load each benchmark once 
 check contamination, rate every subset with every rater through ``flame.raters.runner`` (its SQLite
 cache makes a killed run resume where it stopped), turn judgments into per-example columns, and
 bootstrap every figure, then compare every pair of raters on the same rows (``score_pairs``: a paired
-bootstrap of the primary metric's difference, McNemar for accuracy, Holm within the pair). How subsets combine is the benchmark's own business (its ``aggregate`` and
+bootstrap of the primary metric's difference, McNemar for accuracy, Holm within the pair). A jury's
+judgments carry its members' answers: ``score_jury`` scores each member and their agreement from them. How subsets combine is the benchmark's own business (its ``aggregate`` and
 ``sections``): the harness never asks which benchmark it is scoring. ``Results``
 (``flame.evaluate.results``) is what ``results.json`` holds; per-example predictions and the judged
 examples go to JSONL files beside it.
@@ -33,7 +34,7 @@ from flame.evaluate import metrics as M
 from flame.evaluate.bootstrap import DEFAULT_RESAMPLES, Estimate, bootstrap, pooled, single
 from flame.evaluate.paired import ALPHA, discordance, mcnemar, paired_difference, with_holm
 from flame.evaluate.reliability import brier_metric, calibration_columns, ece_metric, gives_probabilities
-from flame.evaluate.results import ALL, Kind, MetricEntry, PairedEntry, Results
+from flame.evaluate.results import ALL, AgreementEntry, Kind, MemberEntry, MetricEntry, PairedEntry, Results
 from flame.types import Example, Judgment, TaskType
 
 __all__ = ["ALL", "MetricEntry", "Results", "evaluate"]
@@ -231,6 +232,61 @@ def score_groups(
 Scored = list[tuple[Benchmark, list[str], list[M.Columns]]]  # per benchmark: subset names, columns
 
 
+def _members_of(j: Any) -> list[dict[str, Any]] | None:
+    meta = j.metadata if isinstance(j, Judgment) else (j.get("metadata") or {})
+    return meta.get("members")
+
+
+def score_jury(
+    rater: str,
+    bench: Benchmark,
+    names: list[str],
+    examples: list[list[Example]],
+    judgments: list[list[Any]],
+    ties: str,
+    *,
+    n_resamples: int,
+    seed: int,
+) -> tuple[list[MemberEntry], list[AgreementEntry]]:
+    """A jury's members on one benchmark, from the answers each jury judgment keeps in
+    ``metadata["members"]`` (no second pass): each member's primary metric (its agreement with humans)
+    scored exactly as a rater's, Cohen's κ for every member pair and Krippendorff's α over all members, on
+    their argmax labels (a parse failure is a missing label). Not a jury: nothing."""
+    from flame.evaluate.agreement import cohen_kappa, krippendorff_alpha_nominal
+
+    rows = [_members_of(j) for js in judgments for j in js]
+    if not rows or any(r is None for r in rows):
+        return [], []
+    members = [(m["spec"], float(m.get("weight", 1.0))) for m in rows[0]]
+    fn, ncol = M.METRICS[bench.task_type][bench.primary]
+    stat = aggregate_stat(bench.aggregate, fn, names)
+    scores, labels = [], []
+    for k, (name, weight) in enumerate(members):
+        cols = [
+            subset_columns(bench, exs, [_members_of(j)[k] for j in js], ties)
+            for exs, js in zip(examples, judgments, strict=True)
+        ]
+        est = bootstrap(stat, cols, n_resamples=n_resamples, seed=seed)
+        n = sum(M.metric_n(c, ncol) for c in cols)
+        failures = sum(bool(r[k].get("parse_failure")) for r in rows)
+        scores.append(
+            MemberEntry(
+                rater, bench.name, name, weight, bench.primary, est.value, est.low, est.high, n, failures
+            )
+        )
+        labels.append([None if r[k].get("parse_failure") else r[k].get("prediction") for r in rows])
+    agreement = []
+    for a in range(len(members)):
+        for b in range(a + 1, len(members)):
+            kappa, n = cohen_kappa(labels[a], labels[b])
+            agreement.append(
+                AgreementEntry(rater, bench.name, "cohen_kappa", members[a][0], members[b][0], kappa, n)
+            )
+    alpha, n = krippendorff_alpha_nominal(list(zip(*labels, strict=True)))
+    agreement.append(AgreementEntry(rater, bench.name, "krippendorff_alpha", ALL, ALL, alpha, n))
+    return scores, agreement
+
+
 def compare_pair(
     a: str,
     b: str,
@@ -328,12 +384,14 @@ def evaluate(
     calib: list[dict[str, Any]] = []
     predictions: list[dict[str, Any]] = []
     scored_by: dict[str, Scored] = {}
+    jury_members: list[MemberEntry] = []
+    jury_agreement: list[AgreementEntry] = []
     for r in rater_objs:
         scored: Scored = []
         scored_by[r.spec] = scored
         for data in loaded:
             b = data.benchmark
-            names, cols, all_ex, all_j = [], [], [], []
+            names, cols, all_ex, all_j, by_subset = [], [], [], [], []
             for s in data.subsets:
                 log(f"{r.spec}: {b.name}/{s.name} ({len(s.examples)} examples)")
                 js = rate_examples(r, s.examples, cache=cache, batch_size=batch_size, progress=progress)
@@ -342,6 +400,7 @@ def evaluate(
                 cols.append(c)
                 all_ex += s.examples
                 all_j += js
+                by_subset.append(js)
                 counts.append(_counts(r.spec, b.name, s.name, s.examples, js, c))
                 predictions += [
                     _prediction_row(r.spec, b, s.name, ex, j, c, k)
@@ -349,6 +408,18 @@ def evaluate(
                 ]
             metrics_list += score_benchmark(r.spec, b, names, cols, n_resamples=n_resamples, seed=seed)
             scored.append((b, names, cols))
+            member_scores, agreement = score_jury(
+                r.spec,
+                b,
+                names,
+                [s.examples for s in data.subsets],
+                by_subset,
+                ties,
+                n_resamples=n_resamples,
+                seed=seed,
+            )
+            jury_members += member_scores
+            jury_agreement += agreement
             if b.task_type in (TaskType.PAIRWISE, TaskType.CLASSIFICATION) and gives_probabilities(all_j):
                 cc = calibration_columns(all_ex, all_j, binarize=b.binarize, ties=ties)
                 ece = bootstrap(single(ece_metric), [cc], n_resamples=n_resamples, seed=seed)
@@ -410,6 +481,8 @@ def evaluate(
             _example_row(d.benchmark.name, s.name, ex) for d in loaded for s in d.subsets for ex in s.examples
         ],
         paired=score_pairs(scored_by, n_resamples=n_resamples, seed=seed),
+        jury_members=jury_members,
+        jury_agreement=jury_agreement,
     )
     if out is not None:
         results.save(out)

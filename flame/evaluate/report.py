@@ -19,7 +19,7 @@ from typing import Any
 
 from flame.errors import UsageError
 from flame.evaluate.paired import ALPHA, discordance, mcnemar, paired_difference, with_holm
-from flame.evaluate.results import ALL, MetricEntry, PairedEntry, Results
+from flame.evaluate.results import ALL, MemberEntry, MetricEntry, PairedEntry, Results
 
 BASELINES = ("length", "random")
 MAX_DISAGREEMENTS = 400  # shown in the HTML; the count of all of them is stated beside the list
@@ -36,7 +36,7 @@ def fmt(x: Any, digits: int = 3) -> str:
     return "–" if _nan(x) else f"{x:.{digits}f}"
 
 
-def cell(e: MetricEntry | None) -> str:
+def cell(e: MetricEntry | MemberEntry | None) -> str:
     """``0.773 [0.679, 0.859] n=64``: value, 95% CI and n in every cell."""
     if e is None:
         return ""
@@ -88,6 +88,16 @@ def combine(runs: list[Results], labels: list[str] | None = None) -> Results:
             for p in r.paired
         ]
         + cross_run_pairs(runs, labels),
+        jury_members=[
+            replace(m, rater=f"{lab}/{m.rater}")
+            for lab, r in zip(labels, runs, strict=True)
+            for m in r.jury_members
+        ],
+        jury_agreement=[
+            replace(a, rater=f"{lab}/{a.rater}")
+            for lab, r in zip(labels, runs, strict=True)
+            for a in r.jury_agreement
+        ],
         out=first.out,
     )
 
@@ -386,11 +396,78 @@ def _paired_html(results: Results) -> list[str]:
     return parts
 
 
+# ------------------------------------------------------------------------------------ juries
+
+
+def jury_tables(results: Results) -> list[dict[str, Any]]:
+    """Per (jury, benchmark): its members' rows and its own (metric [CI] n, parse failures), the κ of every
+    member pair and Krippendorff's α over all members."""
+    tables: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in results.jury_members:
+        t = tables.setdefault((m.rater, m.benchmark), {"rater": m.rater, "benchmark": m.benchmark})
+        t.setdefault("members", []).append(m)
+        t["metric"] = m.metric
+    for t in tables.values():
+        t["jury"] = results.get(t["rater"], t["benchmark"], t["metric"])
+        t["kappa"] = {}
+        t["alpha"] = None
+    for a in results.jury_agreement:
+        t = tables.get((a.rater, a.benchmark))
+        if t is None:
+            continue
+        if a.statistic == "cohen_kappa":
+            t["kappa"][a.member_a, a.member_b] = t["kappa"][a.member_b, a.member_a] = a
+        else:
+            t["alpha"] = a
+    return list(tables.values())
+
+
+def _jury_markdown(results: Results) -> list[str]:
+    tables = jury_tables(results)
+    if not tables:
+        return []
+    lines = [
+        "## Juries",
+        "",
+        "Each member's agreement with humans (the benchmark's primary metric, [95% CI] n) next to the "
+        "jury's, and the members' agreement with each other on their argmax labels: Cohen's κ per pair, "
+        "Krippendorff's α (nominal) over all members. A parse failure is a missing label.",
+        "",
+    ]
+    for t in tables:
+        names = [m.member for m in t["members"]]
+        header = ["member", "weight", t["metric"], "parse failures", *[f"κ vs {n}" for n in names]]
+        rows = []
+        for m in t["members"]:
+            kappas = ["" if n == m.member else _kappa_text(t["kappa"].get((m.member, n))) for n in names]
+            rows.append([m.member, f"{m.weight:g}", cell(m), str(m.parse_failures), *kappas])
+        rows.append(["**jury**", "", cell(t["jury"]), "", *["" for _ in names]])
+        alpha = t["alpha"]
+        alpha_text = f"{fmt(alpha.value)} (n={alpha.n} values)" if alpha else "n/a"
+        lines += [
+            f"### {t['rater']} on {t['benchmark']}".replace("|", "\\|"),
+            "",
+            _md_table(header, rows),
+            "",
+            f"Krippendorff's α over all members: {alpha_text}.",
+            "",
+        ]
+    return lines
+
+
+def _kappa_text(a: Any) -> str:
+    return f"{fmt(a.value)} (n={a.n})" if a is not None else ""
+
+
 # -------------------------------------------------------------------------------- markdown
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    # A jury's spec holds '|' (jury:length|random): escaped in headers as in cells.
+    out = [
+        "| " + " | ".join(c.replace("|", "\\|") for c in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(out)
 
@@ -441,6 +518,7 @@ def markdown(results: Results, plots: dict[str, Path] | None = None) -> str:
     if plots and "summary" in plots:
         lines += [f"![summary]({plots['summary'].relative_to(plots['summary'].parent.parent)})", ""]
     lines += _paired_markdown(results)
+    lines += _jury_markdown(results)
 
     lines += ["## Per benchmark", ""]
     for b in results.benchmarks:
@@ -517,7 +595,7 @@ function applyFilter(){
   var b=document.getElementById('f-bench').value, s=document.getElementById('f-subset').value,
       r=document.getElementById('f-rater').value, shown=0;
   document.querySelectorAll('.dis').forEach(function(d){
-    var ok=(!b||d.dataset.benchmark===b)&&(!s||d.dataset.subset===s)&&(!r||d.dataset.raters.split('|').indexOf(r)>=0);
+    var ok=(!b||d.dataset.benchmark===b)&&(!s||d.dataset.subset===s)&&(!r||JSON.parse(d.dataset.raters).indexOf(r)>=0);
     d.style.display=ok?'':'none'; if(ok)shown++;});
   document.getElementById('f-count').textContent=shown;
 }
@@ -652,7 +730,7 @@ def html_report(results: Results, plots: dict[str, Path] | None = None) -> str:
         ex = item["example"]
         parts.append(
             f"<div class='dis' data-benchmark='{e(ex['benchmark'])}' data-subset='{e(ex['subset'])}' "
-            f"data-raters='{e('|'.join(item['wrong']))}'><b>{e(ex['benchmark'])} / {e(ex['subset'])}</b> "
+            f"data-raters='{e(json.dumps(item['wrong']))}'><b>{e(ex['benchmark'])} / {e(ex['subset'])}</b> "
             f"#{e(str(ex['id']))} — human label: <b>{e(str(ex['label']))}</b>"
         )
         for k, v in ex["inputs"].items():

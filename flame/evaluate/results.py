@@ -20,6 +20,13 @@
   A minus B with its paired bootstrap CI and, for accuracy, McNemar's exact test (``test`` = ``mcnemar``;
   ``a_only``/``b_only`` the discordant rows, ``halves`` the rows left out for a half credit) with its
   Holm-adjusted p over the ``family`` of the pair's tested benchmarks (``flame.evaluate.paired``).
+- ``jury_members``: for each jury (a ``jury:`` rater) and benchmark, one ``MemberEntry`` per member:
+  ``{rater, benchmark, member, weight, metric, value, ci_low, ci_high, n, parse_failures}``, the member's
+  agreement with humans on the benchmark's primary metric, read from the jury's judgments (the jury's own
+  value is its ``metrics`` entry).
+- ``jury_agreement``: ``AgreementEntry`` ``{rater, benchmark, statistic, member_a, member_b, value, n}``
+  on the members' argmax labels: ``cohen_kappa`` per member pair, ``krippendorff_alpha`` (nominal) over
+  all members (``member_a`` = ``member_b`` = ``all``); ``n`` the rows (κ) or pairable values (α) used.
 
 Readers that only look up ``(rater, benchmark, subset, metric)`` (``flame.evaluate.summary``, the demo's
 summary table) work on files written before ``kind`` existed; ``Results.load`` infers it for them.
@@ -114,6 +121,53 @@ class PairedEntry:
         return beats(self.difference, self.ci_low, self.ci_high, self.p_holm if self.test else None)
 
 
+@dataclass(frozen=True)
+class MemberEntry:
+    """One jury member's agreement with humans: the benchmark's primary metric with its 95% bootstrap
+    interval, as if the member had been rated alone (its judgments are the jury's cached member answers)."""
+
+    rater: str  # the jury
+    benchmark: str
+    member: str
+    weight: float
+    metric: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    parse_failures: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MemberEntry:
+        return cls(**{k: (math.nan if v is None and k in _FLOATS else v) for k, v in d.items()})
+
+
+Statistic = Literal["cohen_kappa", "krippendorff_alpha"]
+
+
+@dataclass(frozen=True)
+class AgreementEntry:
+    """How much a jury's members agree with each other on one benchmark (``flame.evaluate.agreement``)."""
+
+    rater: str  # the jury
+    benchmark: str
+    statistic: Statistic
+    member_a: str  # ALL for Krippendorff's alpha over every member
+    member_b: str
+    value: float
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AgreementEntry:
+        return cls(**{**d, "value": math.nan if d.get("value") is None else float(d["value"])})
+
+
 def _infer_kind(d: dict[str, Any], benchmarks: dict[str, dict[str, Any]]) -> Kind:
     bench = benchmarks.get(d["benchmark"])
     if bench is None:
@@ -137,6 +191,8 @@ class Results:
     predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
     examples: list[dict[str, Any]] = field(default_factory=list, repr=False)
     paired: list[PairedEntry] = field(default_factory=list)
+    jury_members: list[MemberEntry] = field(default_factory=list)
+    jury_agreement: list[AgreementEntry] = field(default_factory=list)
     out: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,6 +206,8 @@ class Results:
             "calibration": self.calibration,
             "contamination": self.contamination,
             "paired": [p.to_dict() for p in self.paired],
+            "jury_members": [m.to_dict() for m in self.jury_members],
+            "jury_agreement": [a.to_dict() for a in self.jury_agreement],
             "environment": self.environment,
             "files": {"predictions": "predictions.jsonl", "examples": "examples.jsonl"},
         }
@@ -204,6 +262,8 @@ class Results:
             predictions=read_jsonl(base / "predictions.jsonl"),
             examples=read_jsonl(base / "examples.jsonl"),
             paired=[PairedEntry.from_dict(p) for p in d.get("paired", [])],
+            jury_members=[MemberEntry.from_dict(m) for m in d.get("jury_members", [])],
+            jury_agreement=[AgreementEntry.from_dict(a) for a in d.get("jury_agreement", [])],
             out=base,
         )
 
