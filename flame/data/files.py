@@ -10,7 +10,9 @@ One JSON object per line, in one of three forms (detected from the keys, or give
 
 Every form takes an optional ``id`` (default: the line number), ``subset``, ``title``, and, for pairwise and
 pointwise, ``criterion``: a sentence that replaces the default evaluation description (a rubric); the
-answer-format sentence is still appended, so the rater knows its label space. ``label``/``score`` may be
+answer-format sentence is still appended, so the rater knows its label space. Pairwise and pointwise rows
+also take an optional ``reference``: a reference answer, shown as the CONTEXT field ``reference answer``
+between the prompt and the response(s) (`flame.adhoc`). ``label``/``score`` may be
 absent: unlabeled rows are rated, not scored (``Example.targets == {}``).
 
 A malformed row (missing field, wrong label, bad JSON, non-UTF-8, empty prompt) becomes one problem,
@@ -34,6 +36,8 @@ from flame.adhoc import (
     PAIRWISE_TITLE,
     POINTWISE_DESCRIPTION,
     POINTWISE_TITLE,
+    REFERENCE_FIELD,
+    REFERENCE_SENTENCE,
     RESCALED_POINTS,
     classification_example,
     pairwise_answer_sentence,
@@ -134,6 +138,11 @@ def _prompt(obj: dict[str, Any]) -> str:
 
 def _criterion(obj: dict[str, Any]) -> str | None:
     return _text(obj, "criterion") if "criterion" in obj else None
+
+
+def _reference(obj: dict[str, Any]) -> str | None:
+    # An explicit null is "no reference" (what a serializer writes for an optional field); "" is malformed.
+    return _text(obj, "reference") if obj.get("reference") is not None else None
 
 
 def _pairwise_label(obj: dict[str, Any]) -> str | None:
@@ -284,6 +293,7 @@ def _pairwise_example(obj: dict[str, Any], task: str, lineno: int, with_tie: boo
         response_b,
         criterion=_criterion(obj),
         allow_tie=with_tie,
+        reference=_reference(obj),
         title=_title(obj, PAIRWISE_TITLE),
         label=label,
         task=task,
@@ -317,6 +327,7 @@ def _pointwise_example(obj: dict[str, Any], task: str, lineno: int, with_tie: bo
         response,
         labels,
         criterion=_criterion(obj),
+        reference=_reference(obj),
         title=_title(obj, POINTWISE_TITLE),
         label=answer,
         task=task,
@@ -399,14 +410,19 @@ def write_benchmark_file(path: str | Path, rows: Iterable[dict[str, Any] | str |
     return path
 
 
-def _strip_answer_sentence(description: str, sentence: str) -> str:
+def _strip_answer_sentence(description: str, sentence: str, with_reference: bool = False) -> str:
     description = description.strip()
-    return description[: -len(sentence)].strip() if description.endswith(sentence) else description
+    if description.endswith(sentence):
+        description = description[: -len(sentence)].strip()
+    if with_reference and description.endswith(REFERENCE_SENTENCE):
+        description = description[: -len(REFERENCE_SENTENCE)].strip()
+    return description
 
 
 def _prompt_and_response(inputs: dict[str, str], response_keys: tuple[str, ...]) -> str:
-    """The prompt of a row: the ``prompt`` field, or every other field as ``name: text`` blocks."""
-    rest = {k: v for k, v in inputs.items() if k not in response_keys}
+    """The prompt of a row: the ``prompt`` field, or every other field as ``name: text`` blocks (the
+    reference answer is the row's own ``reference``)."""
+    rest = {k: v for k, v in inputs.items() if k not in response_keys and k != REFERENCE_FIELD}
     if len(rest) == 1:
         return next(iter(rest.values()))
     return "\n\n".join(f"{k}: {v}" for k, v in rest.items())
@@ -428,7 +444,7 @@ def example_to_benchmark_row(ex: Example) -> dict[str, Any]:
         if ex.answer is not None:
             row["label"] = ex.answer
         criterion = _strip_answer_sentence(
-            ex.description, pairwise_answer_sentence("tie" in (ex.labels or ()))
+            ex.description, pairwise_answer_sentence("tie" in (ex.labels or ())), REFERENCE_FIELD in ex.inputs
         )
         if criterion != PAIRWISE_DESCRIPTION:
             row["criterion"] = criterion
@@ -445,7 +461,9 @@ def example_to_benchmark_row(ex: Example) -> dict[str, Any]:
             row["score"] = ex.metadata["score"]
         elif ex.answer is not None:
             row["score"] = int(ex.answer)
-        criterion = _strip_answer_sentence(ex.description, pointwise_answer_sentence(labels))
+        criterion = _strip_answer_sentence(
+            ex.description, pointwise_answer_sentence(labels), REFERENCE_FIELD in ex.inputs
+        )
         if criterion != POINTWISE_DESCRIPTION:
             row["criterion"] = criterion
         default_title = POINTWISE_TITLE
@@ -458,6 +476,8 @@ def example_to_benchmark_row(ex: Example) -> dict[str, Any]:
         default_title = CLASSIFICATION_TITLE
     else:
         raise ValueError(f"{ex.task}/{ex.id}: {ex.task_type} examples have no benchmark-file form")
+    if ex.task_type in (TaskType.PAIRWISE, TaskType.POINTWISE) and REFERENCE_FIELD in ex.inputs:
+        row["reference"] = ex.inputs[REFERENCE_FIELD]
     if ex.title != default_title:
         row["title"] = ex.title
     if ex.metadata.get("subset") is not None:

@@ -98,6 +98,11 @@ def judgment_from_text(ex: Example, text: str, probs: dict[str, float] | None = 
     return j
 
 
+def _api_id(*parts: Any, reference: str | None) -> str:
+    # A reference joins the id only when given, so the ids (and tie breaks) of calls without one stay as they were.
+    return stable_hash(*parts, *([reference] if reference is not None else []))[:16]
+
+
 # ------------------------------------------------------------------------------ position swap
 
 
@@ -244,19 +249,22 @@ class BaseRater:
         criterion: str | None = None,
         allow_tie: bool = False,
         instruction: str | None = None,
+        reference: str | None = None,
     ) -> Judgment:
         """Which response is better? ``probs["A"]`` is the calibrated P(A).
 
         ``criterion`` (or its older name ``instruction``) replaces the default evaluation instruction; the
-        answer-format sentence is still appended."""
+        answer-format sentence is still appended. ``reference``: a reference answer, shown to the judge
+        between the prompt and the responses."""
         ex = pairwise_example(
             prompt,
             response_a,
             response_b,
             criterion=criterion or instruction,
             allow_tie=allow_tie,
+            reference=reference,
             task="api/compare",
-            id=stable_hash(prompt, response_a, response_b)[:16],
+            id=_api_id(prompt, response_a, response_b, reference=reference),
         )
         return self.judge([ex])[0]
 
@@ -268,11 +276,13 @@ class BaseRater:
         *,
         criterion: str | None = None,
         instruction: str | None = None,
+        reference: str | None = None,
     ) -> Judgment:
         """Rate one response on a scale; ``expected_score`` is the probability-weighted rating.
 
         An integer scale of up to 11 points is the label space itself; a wider or fractional one (0-100) is
-        judged on 1-5, as benchmark files and ``/v1/judge`` do (`flame.adhoc.scale_labels`)."""
+        judged on 1-5, as benchmark files and ``/v1/judge`` do (`flame.adhoc.scale_labels`). ``reference``: a
+        reference answer, shown to the judge between the prompt and the response."""
         low, high = scale
         labels, _ = scale_labels(low, high)
         ex = pointwise_example(
@@ -280,8 +290,9 @@ class BaseRater:
             response,
             labels,
             criterion=criterion or instruction,
+            reference=reference,
             task="api/score",
-            id=stable_hash(prompt, response, list(scale))[:16],
+            id=_api_id(prompt, response, list(scale), reference=reference),
             metadata={"scale": [low, high]},
         )
         return self.judge([ex])[0]

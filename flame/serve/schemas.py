@@ -2,8 +2,8 @@
 
 An item of ``POST /v1/judge`` has the shape of one row of a benchmark file (`flame.data.files`):
 
-    {"type": "pairwise", "prompt", "response_a", "response_b", "criterion"?, "allow_tie"?}
-    {"type": "pointwise", "prompt", "response", "scale": [min, max], "criterion"?}
+    {"type": "pairwise", "prompt", "response_a", "response_b", "criterion"?, "allow_tie"?, "reference"?}
+    {"type": "pointwise", "prompt", "response", "scale": [min, max], "criterion"?, "reference"?}
     {"type": "classification", "fields": {...}, "labels": [...], "instruction"}
     {"task": NAME, "fields": {...}}                      a registered task's INSTRUCTIONS and labels
 
@@ -63,6 +63,7 @@ class PairwiseItem(_Item):
     response_b: StrictStr
     criterion: StrictStr | None = None
     allow_tie: StrictBool = False
+    reference: StrictStr | None = None  # a reference answer: the CONTEXT field "reference answer"
 
 
 class PointwiseItem(_Item):
@@ -71,6 +72,7 @@ class PointwiseItem(_Item):
     response: StrictStr
     scale: tuple[ScaleEnd, ScaleEnd] = (1, 5)
     criterion: StrictStr | None = None
+    reference: StrictStr | None = None
 
 
 class ClassificationItem(_Item):
@@ -228,7 +230,17 @@ def item_chars(item: _Item) -> int:
     """The characters of text an item carries (the per-item length limit counts these, labels included:
     each label is scored, so a long label costs what a long response costs)."""
     total = 0
-    for name in ("prompt", "response_a", "response_b", "response", "criterion", "instruction", "title"):
+    # A reference answer is text the rater reads, as long as a response can be: it counts the same.
+    for name in (
+        "prompt",
+        "reference",
+        "response_a",
+        "response_b",
+        "response",
+        "criterion",
+        "instruction",
+        "title",
+    ):
         value = getattr(item, name, None)
         if isinstance(value, str):
             total += len(value)
