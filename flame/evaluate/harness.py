@@ -499,6 +499,9 @@ def _contamination(rater_objs, loaded, allow_overlap, log) -> list:
     findings = []
     for r in rater_objs:
         findings += check(r.spec, loaded)
+        # A jury was trained on nothing itself; what its members were trained on is what overlaps.
+        for m in getattr(r, "members", ()):
+            findings += [replace(f, rater=f"{r.spec} (member {m.spec})") for f in check(m.spec, loaded)]
     if findings and not allow_overlap:
         lines = "; ".join(f"{f.rater} × {f.benchmark}: {f.detail}" for f in findings)
         raise ContaminationError(

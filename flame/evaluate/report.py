@@ -455,6 +455,42 @@ def _jury_markdown(results: Results) -> list[str]:
     return lines
 
 
+def _jury_html(results: Results) -> list[str]:
+    tables = jury_tables(results)
+    if not tables:
+        return []
+    e = html.escape
+    parts = [
+        "<h2>Juries</h2><p>Members' agreement with humans next to the jury's; Cohen's κ per member pair, "
+        "Krippendorff's α over all members (argmax labels).</p>"
+    ]
+    for t in tables:
+        names = [m.member for m in t["members"]]
+        parts.append(f"<h3>{e(t['rater'])} on {e(t['benchmark'])}</h3><table class=jury>")
+        parts.append(
+            f"<tr><th>member</th><th>weight</th><th>{e(t['metric'])}</th><th>parse failures</th>"
+            + "".join(f"<th>κ vs {e(n)}</th>" for n in names)
+            + "</tr>"
+        )
+        for m in t["members"]:
+            kappas = "".join(
+                f'<td class="num">{"" if n == m.member else e(_kappa_text(t["kappa"].get((m.member, n))))}</td>'
+                for n in names
+            )
+            parts.append(
+                f"<tr><td>{e(m.member)}</td><td class=num>{m.weight:g}</td>{_html_cell(m)}"
+                f"<td class=num>{m.parse_failures}</td>{kappas}</tr>"
+            )
+        parts.append(
+            f"<tr class=group><td>jury</td><td></td>{_html_cell(t['jury'])}<td></td>"
+            + "<td></td>" * len(names)
+            + "</tr></table>"
+        )
+        alpha = t["alpha"]
+        parts.append(f"<p>Krippendorff's α: {fmt(alpha.value)} (n={alpha.n} values)</p>" if alpha else "")
+    return parts
+
+
 def _kappa_text(a: Any) -> str:
     return f"{fmt(a.value)} (n={a.n})" if a is not None else ""
 
@@ -607,7 +643,7 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
-def _html_cell(e: MetricEntry | None) -> str:
+def _html_cell(e: MetricEntry | MemberEntry | None) -> str:
     if e is None:
         return '<td class="num"></td>'
     ci = "" if _nan(e.ci_low) else f" <span class=ci>[{fmt(e.ci_low)}, {fmt(e.ci_high)}]</span>"
@@ -674,6 +710,7 @@ def html_report(results: Results, plots: dict[str, Path] | None = None) -> str:
             parts.append(f"<h3>{e(key)}</h3>{_img(path)}")
 
     parts += _paired_html(results)
+    parts += _jury_html(results)
     parts.append("<h2>Per benchmark</h2>")
     for b in results.benchmarks:
         parts.append(

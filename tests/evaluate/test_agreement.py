@@ -142,6 +142,8 @@ def test_eval_reports_a_jurys_members_and_their_agreement(tmp_path, capsys):
     assert "| member | weight | accuracy | parse failures | κ vs length | κ vs random |" in section
     assert f"{kappa.value:.3f} (n=8)" in section and "**jury**" in section
     assert "Krippendorff's α over all members:" in section
+    page = (out / "report.html").read_text()
+    assert "<h2>Juries</h2>" in page and "<th>κ vs random</th>" in page
 
     # Rated again from the cache, the report is the same (no second pass needed, nothing judged).
     again = tmp_path / "again"
@@ -159,3 +161,21 @@ def test_no_jury_no_jury_entries(tmp_path):
     res = evaluate([], [bench], n_resamples=20, cache=tmp_path / "c.sqlite", out=tmp_path / "run")
     assert res.jury_members == [] and res.jury_agreement == []
     assert "## Juries" not in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_a_jurys_members_are_checked_for_overlap(tmp_path, monkeypatch):
+    from flame.data.files import write_benchmark_file
+    from flame.evaluate import contamination
+    from flame.evaluate.harness import evaluate
+
+    def check(spec, data):  # pretend `length` was trained on the benchmark
+        return [contamination.Finding(spec, "pairs", "task", 8, "trained on it")] if spec == "length" else []
+
+    monkeypatch.setattr(contamination, "check", check)
+    bench = write_benchmark_file(tmp_path / "pairs.jsonl", ROWS)
+    res = evaluate(
+        [JURY], [bench], n_resamples=20, cache=tmp_path / "c.sqlite", baselines=False, allow_overlap=True
+    )
+    assert [f["rater"] for f in res.contamination] == [f"{JURY} (member length)"]
+    with pytest.raises(contamination.ContaminationError, match="member length"):
+        evaluate([JURY], [bench], n_resamples=20, cache=tmp_path / "c.sqlite", baselines=False)
