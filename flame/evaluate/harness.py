@@ -550,6 +550,9 @@ def _prediction_row(rater, bench: Benchmark, subset, ex: Example, j, cols, k) ->
     orders = (jd.get("metadata") or {}).get("orders")
     if orders:
         row["orders"] = orders
+    members = (jd.get("metadata") or {}).get("members")
+    if members:  # a jury: each member's own answer
+        row["members"] = members
     if jd.get("raw") is not None:
         row["raw"] = jd["raw"]
     return row

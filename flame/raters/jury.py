@@ -228,6 +228,15 @@ class JuryRater(BaseRater):
         else:
             rule = _RULES[self.combine]
             out = judgment_from_probs(ex, rule(ex.labels, *zip(*usable, strict=True)), self.seed)
+            # Generated fields (an explanation) argue for one answer: the heaviest member that gave the
+            # jury's answer speaks for it (every member's own answer stays in metadata["members"]).
+            ranked = sorted(zip(js, self.weights, strict=True), key=lambda jw: -jw[1])
+            voice = next(
+                (j for j, _ in ranked if j.prediction == out.prediction and not j.parse_failure), None
+            )
+            if voice is not None:
+                out.fields.update({k: v for k, v in voice.fields.items() if k != "answer"})
+                out.raw = voice.raw
             orders = self._combine_orders(ex, js)
             if orders:
                 out.metadata["orders"] = orders

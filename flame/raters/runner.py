@@ -75,6 +75,9 @@ def output_row(ex: Example, j: dict[str, Any]) -> dict[str, Any]:
     orders = (j.get("metadata") or {}).get("orders")
     if orders:
         row["orders"] = orders
+    members = (j.get("metadata") or {}).get("members")
+    if members:  # a jury: each member's own answer
+        row["members"] = members
     return row
 
 

@@ -9,9 +9,11 @@ from rater_examples import pair, point
 
 import flame
 from flame.raters import RaterError, load_rater
+from flame.raters.base import BaseRater
 from flame.raters.cache import JudgmentCache, rater_key
-from flame.raters.jury import majority_probs, mean_probs, parse_members
+from flame.raters.jury import JuryRater, majority_probs, mean_probs, parse_members
 from flame.raters.runner import rate
+from flame.types import Judgment
 
 # length: A is longer in p0 and p1, B in p2, equal in p3. random (seed 0) draws its own labels.
 PAIRS = [pair(0, "aaaa", "b"), pair(1, "aaa", "bb"), pair(2, "a", "bbbb", "B"), pair(3, "ab", "cd")]
@@ -249,6 +251,7 @@ def test_cli_rate_with_a_jury(tmp_path, capsys):
     assert args.func(args) == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in lines] == ["p0", "p1", "p2", "p3"]
+    assert [m["spec"] for m in lines[0]["members"]] == ["length", "random"]
     assert "accuracy" in capsys.readouterr().out
 
 
@@ -269,3 +272,28 @@ def test_jury_serves(tmp_path):
     members = [rater_key(load_rater(spec).cache_identity()) for spec in ("length", "random")]
     assert [db.stats(k)["judgments"] for k in members] == [1, 1] and db.stats()["judgments"] == 3
     db.close()
+
+
+class Explaining(BaseRater):
+    """Answers A with an explanation field."""
+
+    spec = "explaining"
+
+    def _judge_batch(self, examples):
+        return [
+            Judgment(
+                fields={"answer": "A", "explanation": "A is longer"}, probs={"A": 1.0, "B": 0.0}, raw="A"
+            )
+            for _ in examples
+        ]
+
+
+def test_the_heaviest_member_with_the_jurys_answer_explains_it():
+    jury = JuryRater([(load_rater("length"), 1.0), (Explaining(), 2.0)], cache=False)
+    agree, disagree = jury.judge([PAIRS[0], PAIRS[2]])  # length says A on p0, B on p2
+    assert agree.prediction == "A" and agree.fields["explanation"] == "A is longer"
+    assert disagree.prediction == "A" and disagree.probs == pytest.approx({"A": 2 / 3, "B": 1 / 3})
+    majority = JuryRater([(load_rater("length"), 1.0), (Explaining(), 1.0)], combine="majority", cache=False)
+    (j,) = majority.judge([PAIRS[2]])
+    assert j.probs == {"A": 0.5, "B": 0.5}
+    assert ("explanation" in j.fields) == (j.prediction == "A")  # only the member that said A explains
