@@ -166,7 +166,7 @@ class JuryRater(BaseRater):
     # -- identity: the members' identities and weights and the rule, never the spelling of the spec
     def cache_identity(self) -> dict[str, Any]:
         return {
-            "spec": "jury",
+            "spec": self.canonical_spec(),
             "combine": self.combine,
             "members": [
                 {"identity": m.cache_identity(), "weight": w}
@@ -174,6 +174,16 @@ class JuryRater(BaseRater):
             ],
             "options": {"seed": self.seed},
         }
+
+    def canonical_spec(self) -> str:
+        """``jury:length|random (mean; weights 1, 2)``: the same for an inline list and a members file, and
+        what ``flame cache info`` shows for the jury."""
+        weights = (
+            ""
+            if all(w == 1.0 for w in self.weights)
+            else "; weights " + ", ".join(f"{w:g}" for w in self.weights)
+        )
+        return f"jury:{SEPARATOR.join(m.spec for m in self.members)} ({self.combine}{weights})"
 
     def member_names(self) -> list[str]:
         """Member specs, numbered where one spec appears twice."""

@@ -174,10 +174,12 @@ def test_identity_lists_members_weights_and_rule(tmp_path):
     # The same members spelled two ways are one jury; another rule, weight or seed is another.
     assert inline.cache_identity() == from_file.cache_identity()
     ident = inline.cache_identity()
+    assert ident["spec"] == "jury:length|random (mean)"  # what `flame cache info` shows
     assert [m["identity"]["spec"] for m in ident["members"]] == ["length", "random"]
     assert [m["weight"] for m in ident["members"]] == [1.0, 1.0] and ident["combine"] == "mean"
     majority = load_rater("jury:length|random", combine="majority")
     f.write_text("- length\n- {spec: random, weight: 2}\n")
+    assert load_rater(f"jury:@{f}").cache_identity()["spec"] == "jury:length|random (mean; weights 1, 2)"
     keys = {rater_key(r.cache_identity()) for r in (inline, majority, load_rater(f"jury:@{f}"))}
     assert len(keys) == 3
     assert rater_key(inline.cache_identity()) != rater_key(
