@@ -299,3 +299,12 @@ def test_the_heaviest_member_with_the_jurys_answer_explains_it():
     (j,) = majority.judge([PAIRS[2]])
     assert j.probs == {"A": 0.5, "B": 0.5}
     assert ("explanation" in j.fields) == (j.prediction == "A")  # only the member that said A explains
+
+
+def test_the_shipped_jury_config_parses():
+    from pathlib import Path
+
+    from flame.raters.jury import parse_members
+
+    members, combine = parse_members("@" + str(Path(__file__).parents[2] / "configs" / "jury.yaml"))
+    assert [m.spec for m in members] == ["smollm2", "run:out/demo/runs/flame_mini"] and combine == "mean"
