@@ -49,7 +49,7 @@ def cmd_tasks_list(args) -> int:
     from rich.table import Table
 
     table = Table(title=f"{len(records)} tasks over {len({r['dataset'] for r in records})} datasets")
-    for col in ("name", "type", "capability", "license", "train/dev/test", "held out"):
+    for col in ("name", "type", "capability", "license", "train/dev/test", "held out", "reference"):
         table.add_column(col)
     for r in records:
         rows = r["rows"]
@@ -60,6 +60,7 @@ def cmd_tasks_list(args) -> int:
             r["license"] if r["permissive"] else f"[yellow]{r['license']}",
             f"{rows['train']}/{rows['dev']}/{rows['test']}",
             "yes" if r["eval_only"] else "",
+            r["reference"] or "",
         )
     _console().print(table)
     from flame.tasks.excluded import EXCLUDED_DATASETS

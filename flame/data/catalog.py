@@ -25,6 +25,7 @@ def task_record(task: Task, build: TaskBuild | None) -> dict[str, Any]:
         "rows": dict(build.rows) if build else None,
         "skipped": {"bad": build.bad, "unlabeled": build.unlabeled} if build else None,
         "hub": task.hub.path if task.hub else None,
+        "reference": task.reference,
     }
 
 

@@ -75,6 +75,9 @@ class Task:
     # Fractions of (train, dev, test); evaluation-only tasks put every row in test.
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     notes: str = ""
+    # The CONTEXT field that holds a reference answer (a gold answer, a reference implementation), when the
+    # task shows one: `flame tasks list` marks these tasks. It names a field; it changes no rendered text.
+    reference: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "task_type", TaskType(self.task_type))

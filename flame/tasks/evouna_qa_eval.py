@@ -95,6 +95,7 @@ for _key, (_path, _benchmark) in FILES.items():
             source=LocalFiles(_path),
             to_row=evouna_rows,
             labels=YES_NO,
+            reference="reference answers",  # shown since v1 (the marker changes no text)
             notes=(
                 "Five model answers per question (subset = fid, gpt35, chatgpt, gpt4, newbing); a record with a "
                 "malformed judged answer is rejected whole (BadRow); unjudged answers are skipped; questions "

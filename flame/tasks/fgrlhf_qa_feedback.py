@@ -12,14 +12,20 @@ The first answer of a comparison wins 60% of the decided pairs (52-64% in each o
 stored order is shown in a balanced stable-hash order (the pair is swapped for about half of the rows and
 the label swapped with it; a tie stays a tie) rather than teaching "the first one wins".
 
-Left out: ``gold`` (the ASQA reference answer; annotators compared the model answers against the passages)
-and ``feedback`` (fine-grained error spans for prediction 1 only: a different task). A record without
+``fgrlhf_qa_feedback_preference_pairwise_v2`` is the same task with ``gold`` (the ASQA reference answer, a
+long-form answer written by a person) shown as the CONTEXT field ``reference answer`` after the passages: the
+judge sees what a complete answer covers (issue 19.2). v1 keeps its text. The annotators compared the model
+answers against the passages, not against ``gold``, so the reference is evidence, not the criterion.
+Left out: ``feedback`` (fine-grained error spans for prediction 1 only: a different task). A record without
 passages (2 records) is a ``BadRow``, as are a ``preference`` that is not six values in {0, 1, 2} or a
 missing question; a record without ``preference`` is ``Unlabeled``.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+from flame.adhoc import REFERENCE_FIELD
 from flame.data.preprocess import put_first
 from flame.data.sources import LocalFiles
 from flame.data.task import BadRow, Row, Task, Unlabeled, register_task, require_text
@@ -52,9 +58,12 @@ def render_passages(passages) -> str:
     return "\n\n".join(parts)
 
 
-def qa_feedback_rows(record: dict) -> list[Row]:
+def qa_feedback_rows(record: dict, with_reference: bool = False) -> list[Row]:
     question = require_text(record, "question")
     passages = render_passages(record.get("passages"))
+    context = {"question": question, "passages": passages}
+    if with_reference:
+        context[REFERENCE_FIELD] = require_text(record, "gold")
     prefs = record.get("preference")
     if prefs is None:
         raise Unlabeled("no preference")
@@ -75,7 +84,7 @@ def qa_feedback_rows(record: dict) -> list[Row]:
             shown = (j, i)
         rows.append(
             Row(
-                inputs={"question": question, "passages": passages, "response A": a, "response B": b},
+                inputs={**context, "response A": a, "response B": b},
                 answer=answer,
                 metadata={"pair": f"{i}v{j}", "shown": f"{shown[0]}v{shown[1]}"},
             )
@@ -102,5 +111,29 @@ register_task(
         to_row=qa_feedback_rows,
         labels=PAIRWISE_LABELS_WITH_TIE,
         notes="Dev split only (the train feedback files are not in the snapshot). Order balanced by stable hash.",
+    )
+)
+
+register_task(
+    Task(
+        name="fgrlhf_qa_feedback_preference_pairwise_v2",
+        dataset="fgrlhf_qa_feedback",
+        task_type=TaskType.PAIRWISE,
+        capability="general_quality",
+        license=LICENSE,
+        title="Which of the two answers to the question is better?",
+        description=(
+            "In this task, you will be shown an ambiguous factoid question, Wikipedia passages relevant to it, "
+            "a reference answer written by a person, and two long-form answers. A good answer covers the "
+            "different interpretations of the question, states only facts supported by the passages, includes "
+            "the important information without irrelevant or repeated content, and is fluent and coherent; the "
+            "reference answer shows what a complete answer covers. Compare the two answers on overall quality. "
+            "Answer 'A' if Response A is better, 'B' if Response B is better, or 'tie' if you have no preference."
+        ),
+        source=SOURCE,
+        to_row=partial(qa_feedback_rows, with_reference=True),
+        labels=PAIRWISE_LABELS_WITH_TIE,
+        reference=REFERENCE_FIELD,
+        notes="v1 with the ASQA gold answer as 'reference answer'. Dev split only. Order balanced by stable hash.",
     )
 )

@@ -7,9 +7,21 @@ from flame.data.mixtures import PAPER_CAP, Mixture, examples_proportional, regis
 from flame.data.task import TASKS
 
 
+def first_version(name: str) -> bool:
+    """Whether a task name is a first version (``…_v1``). Why the v1 mixtures take only these: a ``…_v2`` task
+    is the same data with another text (a reference answer shown, issue 19.2), so adding it would train on each
+    judgment twice and change what an existing ``flame_v1`` run config builds. A later mixture picks the v2s."""
+    return name.endswith("_v1")
+
+
 def every_training_task():
-    """Every registered task that is not an evaluation-only benchmark (resolved when the mixture is used)."""
-    return tuple((t.name, examples_proportional(PAPER_CAP)) for t in TASKS.values() if not t.eval_only)
+    """Every registered first-version task that is not an evaluation-only benchmark (resolved when the mixture
+    is used)."""
+    return tuple(
+        (t.name, examples_proportional(PAPER_CAP))
+        for t in TASKS.values()
+        if not t.eval_only and first_version(t.name)
+    )
 
 
 register_mixture(
@@ -68,7 +80,7 @@ def training_tasks_of_type(task_type: str, cap: int = PAPER_CAP):
         return tuple(
             (t.name, examples_proportional(cap))
             for t in TASKS.values()
-            if not t.eval_only and t.task_type == task_type
+            if not t.eval_only and t.task_type == task_type and first_version(t.name)
         )
 
     return components
