@@ -23,14 +23,21 @@ Three tasks:
   snippets (often two tranx variants emit the same code) are left out, since no text difference explains
   their different grades. An intent with no such pair is ``Unlabeled``. Display order: balanced stable hash.
 
+The ``_v2`` CoNaLa tasks (issue 19.2) show the reference snippet as the CONTEXT field ``reference answer``
+between the intent and the judged code, and judge the five systems only (the reference row, graded against
+itself, would teach nothing): ``codegen_human_grades_conala_usefulness_pointwise_v2`` (five rows per intent) and
+``codegen_conala_pairwise_v2`` (pairs of the five systems). The v1 tasks keep their text.
+
 A grade outside 0-4, a non-numeric grade, an empty intent or reference is a ``BadRow``; an empty generated
 snippet (2 CoNaLa outputs) is kept as a legitimately useless answer.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from itertools import combinations
 
+from flame.adhoc import REFERENCE_FIELD
 from flame.data.preprocess import pairwise_row_fields, to_float
 from flame.data.sources import LocalFiles
 from flame.data.task import BadRow, Row, Task, Unlabeled, register_task, require_text
@@ -85,13 +92,29 @@ def reference_text(record: dict) -> str:
     return text
 
 
-def conala_snippets(record: dict) -> list[tuple[str, str, float]]:
-    """(system, code, grade) for the five systems and the reference ("reference")."""
-    out = [("reference", reference_text(record), grade_of(record.get("grade-snippet"), "snippet"))]
+def conala_snippets(record: dict, with_reference_row: bool = True) -> list[tuple[str, str, float]]:
+    """(system, code, grade) for the five systems and (unless ``with_reference_row`` is False) the reference
+    ("reference")."""
+    out = []
+    if with_reference_row:
+        out.append(("reference", reference_text(record), grade_of(record.get("grade-snippet"), "snippet")))
     for system in CONALA_SYSTEMS:
         code = require_text(record, system, allow_empty=True)
         out.append((system, code, grade_of(record.get(f"grade-{system}"), system)))
     return out
+
+
+def conala_v2_pointwise_rows(record: dict) -> list[Row]:
+    """The five systems' rows, each with the reference snippet between the intent and the code."""
+    intent, reference = require_text(record, "intent"), reference_text(record)
+    return [
+        Row(
+            inputs={"intent": intent, REFERENCE_FIELD: reference, "code": code},
+            answer=grade_label(grade),
+            metadata={"score": grade, "system": system, "subset": system},
+        )
+        for system, code, grade in conala_snippets(record, with_reference_row=False)
+    ]
 
 
 def conala_pointwise_rows(record: dict) -> list[Row]:
@@ -121,10 +144,14 @@ def hearthstone_pointwise_rows(record: dict) -> list[Row]:
     return rows
 
 
-def conala_pairwise_rows(record: dict) -> list[Row]:
+def conala_pairwise_rows(record: dict, with_reference: bool = False) -> list[Row]:
+    """Pairs of snippets whose grades differ; ``with_reference``: pairs of the five systems, the reference
+    snippet shown between the intent and the responses (v2)."""
     intent = require_text(record, "intent")
+    reference = reference_text(record) if with_reference else None
     rows = []
-    for (sys1, code1, g1), (sys2, code2, g2) in combinations(conala_snippets(record), 2):
+    snippets = conala_snippets(record, with_reference_row=not with_reference)
+    for (sys1, code1, g1), (sys2, code2, g2) in combinations(snippets, 2):
         l1, l2 = int(grade_label(g1)), int(grade_label(g2))
         if l1 == l2 or code1 == code2:
             continue
@@ -132,6 +159,12 @@ def conala_pairwise_rows(record: dict) -> list[Row]:
             ((sys1, code1, g1), (sys2, code2, g2)) if l1 > l2 else ((sys2, code2, g2), (sys1, code1, g1))
         )
         inputs, answer = pairwise_row_fields(intent, best, other, prompt_label="intent")
+        if reference is not None:
+            inputs = {
+                "intent": intent,
+                REFERENCE_FIELD: reference,
+                **{k: v for k, v in inputs.items() if k != "intent"},
+            }
         rows.append(
             Row(
                 inputs=inputs,
@@ -211,5 +244,53 @@ register_task(
         labels=PAIRWISE_LABELS,
         notes="Pairs of one intent's snippets (5 systems + reference) whose human grades differ by at least one "
         "point after rounding; the higher grade wins.",
+    )
+)
+
+# v2 (issue 19.2): the CoNaLa tasks with the reference snippet shown; the five systems only.
+register_task(
+    Task(
+        name="codegen_human_grades_conala_usefulness_pointwise_v2",
+        dataset="codegen_human_grades",
+        task_type=TaskType.POINTWISE,
+        capability="coding",
+        license=LICENSE,
+        title="How useful is the Python snippet for solving the programming task?",
+        description=(
+            "In this task, you will be shown a short programming task (an intent from StackOverflow), a "
+            "reference solution from StackOverflow, and a Python snippet meant to solve the task. As an "
+            "experienced Python developer, rate how useful the snippet would be for solving the task (a snippet "
+            f"may solve it differently from the reference): {SCALE}. Answer with an integer from 0 (worst) to 4 "
+            "(best)."
+        ),
+        source=CONALA,
+        to_row=conala_v2_pointwise_rows,
+        labels=score_labels(LOW, HIGH),
+        reference=REFERENCE_FIELD,
+        notes="v1 with the reference snippet as 'reference answer'; the 5 systems' rows only (no reference row).",
+    )
+)
+
+register_task(
+    Task(
+        name="codegen_conala_pairwise_v2",
+        dataset="codegen_human_grades",
+        task_type=TaskType.PAIRWISE,
+        capability="coding",
+        license=LICENSE,
+        title="Which of the two Python snippets is more useful for solving the programming task?",
+        description=(
+            "In this task, you will be shown a short programming task (an intent from StackOverflow), a "
+            "reference solution from StackOverflow, and two Python snippets meant to solve the task. As an "
+            "experienced Python developer, judge which snippet would be more useful for solving the task: one "
+            "that solves it (possibly differently from the reference), or needs fewer changes to do so, is more "
+            "useful than one that is irrelevant or would have to be rewritten. Answer 'A' if Response A is more "
+            "useful, 'B' if Response B is more useful."
+        ),
+        source=CONALA,
+        to_row=partial(conala_pairwise_rows, with_reference=True),
+        labels=PAIRWISE_LABELS,
+        reference=REFERENCE_FIELD,
+        notes="v1 with the reference snippet as 'reference answer'; pairs of the 5 systems only.",
     )
 )

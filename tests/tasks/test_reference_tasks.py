@@ -15,6 +15,7 @@ from flame.adhoc import REFERENCE_FIELD
 from flame.data.catalog import task_record
 from flame.data.task import BadRow, get_task, load_all_tasks
 from flame.format import render_input, render_target
+from flame.tasks.codegen_human_grades import conala_pairwise_rows, conala_v2_pointwise_rows
 from flame.tasks.fgrlhf_qa_feedback import qa_feedback_rows
 from flame.tasks.truthfulqa_judge import (
     EVAL_EXAMPLES,
@@ -24,16 +25,27 @@ from flame.tasks.truthfulqa_judge import (
     read_judged_with_references,
 )
 
-# v2 task -> (its v1, the CONTEXT fields v2 adds, in order after the fields before them)
+# v2 task -> (its v1, the CONTEXT fields v2 adds, in order just before the judged response(s); the tally
+# (good rows, BadRow, Unlabeled, BadRecord) when v2 judges fewer rows than v1, else None: the same rows).
 V2 = {
     "fgrlhf_qa_feedback_preference_pairwise_v2": (
         "fgrlhf_qa_feedback_preference_pairwise_v1",
         [REFERENCE_FIELD],
+        None,
     ),
     "truthfulqa_judge_truthfulness_classification_v2": (
         "truthfulqa_judge_truthfulness_classification_v1",
         [REFERENCE_FIELD, FALSE_ANSWERS],
+        None,
     ),
+    # The five systems only (the v1 tasks also judge the reference snippet itself): 472 intents x 5 rows, and
+    # the pairs among five systems (30 intents have no two different snippets with different grades).
+    "codegen_human_grades_conala_usefulness_pointwise_v2": (
+        "codegen_human_grades_conala_usefulness_pointwise_v1",
+        [REFERENCE_FIELD],
+        (2360, 0, 0, 0),
+    ),
+    "codegen_conala_pairwise_v2": ("codegen_conala_pairwise_v1", [REFERENCE_FIELD], (2947, 0, 30, 0)),
 }
 # Tasks whose reference is in their text since v1 (marked, text unchanged).
 V1_WITH_REFERENCE = {
@@ -74,6 +86,40 @@ def test_fgrlhf_v2_shows_the_gold_answer_after_the_passages():
     assert [(r.answer, r.metadata) for r in v1] == [(r.answer, r.metadata) for r in v2]
     with pytest.raises(BadRow, match="gold"):
         qa_feedback_rows({**record, "gold": " "}, with_reference=True)
+
+
+CONALA = {
+    "intent": "reverse list `a`",
+    "snippet": ["a[::-1]"],
+    "baseline": "a.sort()",
+    "tranx-annot": "reversed(a)",
+    "best-tranx": "a[::-1]",
+    "best-tranx-rerank": "list(reversed(a))",
+    "codex": "",
+    "grade-baseline": 0,
+    "grade-tranx-annot": 3,
+    "grade-best-tranx": 4,
+    "grade-best-tranx-rerank": 3,
+    "grade-codex": 0,
+}  # no grade of the reference snippet: v1 calls the record Unlabeled, v2 does not need it
+
+
+def test_conala_v2_judges_the_five_systems_against_the_reference_snippet():
+    rows = conala_v2_pointwise_rows(CONALA)
+    assert [r.metadata["system"] for r in rows] == [
+        "baseline",
+        "tranx-annot",
+        "best-tranx",
+        "best-tranx-rerank",
+        "codex",
+    ]
+    assert all(list(r.inputs) == ["intent", REFERENCE_FIELD, "code"] for r in rows)
+    assert {r.inputs[REFERENCE_FIELD] for r in rows} == {"a[::-1]"}
+    pairs = conala_pairwise_rows(CONALA, with_reference=True)
+    assert pairs and all(
+        list(r.inputs) == ["intent", REFERENCE_FIELD, "response A", "response B"] for r in pairs
+    )
+    assert "reference" not in {r.metadata["preferred"] for r in pairs} | {r.metadata["other"] for r in pairs}
 
 
 def _write_truthfulqa(root, question="Is the Earth flat?"):
@@ -128,22 +174,31 @@ def _digest(examples) -> str:
 V1_DIGESTS = {
     "fgrlhf_qa_feedback_preference_pairwise_v1": "842e40c5626e2109",
     "truthfulqa_judge_truthfulness_classification_v1": "55d03a5d7c133693",
+    "codegen_human_grades_conala_usefulness_pointwise_v1": "c5653e58200562da",
+    "codegen_conala_pairwise_v1": "8bdfedf5345ef7f2",
 }
 
 
 @pytest.mark.data
 @pytest.mark.parametrize("name", sorted(V2))
 def test_v2_tasks_build_from_the_shared_data_and_v1_keeps_its_text(name):
-    v1_name, added = V2[name]
+    v1_name, added, tally = V2[name]
     v1, v2 = outcomes(v1_name), outcomes(name)
     assert _digest(v1.examples) == V1_DIGESTS[v1_name]
-    assert v2.tally == v1.tally and v2.labels == v1.labels
-    for old, new in zip(v1.examples, v2.examples, strict=True):
-        assert old.answer == new.answer and old.id == new.id
-        assert {k: v for k, v in new.inputs.items() if k not in added} == old.inputs
+    judged = 2 if v2.task.task_type == "pairwise" else 1
+    for new in v2.examples:
         keys = list(new.inputs)
-        # the first field (the split group) stays first; the references come just before the judged response(s)
-        assert keys[0] == list(old.inputs)[0]
+        assert keys[-judged - len(added) : -judged] == added
         assert all(new.inputs[k].strip() for k in added)
-        responses = [k for k in keys if k.startswith("response")]
-        assert keys[keys.index(added[0]) : keys.index(responses[0])] == added
+    if tally is None:
+        assert v2.tally == v1.tally and v2.labels == v1.labels
+        for old, new in zip(v1.examples, v2.examples, strict=True):
+            assert old.answer == new.answer and old.id == new.id
+            assert {k: v for k, v in new.inputs.items() if k not in added} == old.inputs
+    else:
+        assert v2.tally == tally
+        # every v2 judgment is a v1 judgment with the reference added (the same first field: the same split)
+        v1_judgments = {(tuple(ex.inputs.items()), ex.answer) for ex in v1.examples}
+        for new in v2.examples:
+            without = tuple((k, v) for k, v in new.inputs.items() if k not in added)
+            assert (without, new.answer) in v1_judgments
