@@ -8,6 +8,9 @@ Files: ``squality_human_eval/squality_human_eval_all-responses.jsonl.gz`` (ratin
 attaches the story (``metadata.passage_id`` = ``passage-id``) and the question (key k = ``question_number`` k+1)
 to every (question, system) response. One task per property; label = the mean of the 3 reviewers (0-100) mapped
 onto 1-5, raw mean in ``metadata["score"]``. Stories are kept whole (truncation happens in the rater).
+``squality_human_eval_<aspect>_pointwise_v2`` (issue 19.2): the model responses (BART, BART+DPR) with the
+human-written response to the same question shown as the CONTEXT field ``reference answer`` between the
+question and the response; the human response's own rows are left out (judged against itself). v1 keeps its text.
 Left out: the per-reviewer rankings (same judgments as the ratings) and the span comments in ``annotations``.
 """
 
@@ -17,6 +20,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+from flame.adhoc import REFERENCE_FIELD
 from flame.data.preprocess import rescale_to_label, to_float
 from flame.data.sources import BadRecord, Joined, Record, read_jsonl_records
 from flame.data.task import BadRow, Row, Task, register_task, require_text
@@ -25,6 +29,7 @@ from flame.types import TaskType, score_labels
 RESPONSES = "squality_human_eval/squality_human_eval_all-responses.jsonl.gz"
 PASSAGES = "squality_human_eval/squality_v1-3_txt_test_passages.jsonl.gz"
 LICENSE = "CC-BY-4.0"
+HUMAN = "human"  # the system name of the human-written response: the reference of the v2 tasks
 
 
 def read_squality(root: Path) -> Iterator[Record | BadRecord]:
@@ -53,6 +58,7 @@ def read_squality(root: Path) -> Iterator[Record | BadRecord]:
                 yield BadRecord(f"{rec.location}:q{key}", "question entry is not an object")
                 continue
             number = str(int(key) + 1) if str(key).isdigit() else ""
+            human = by_system.get(HUMAN)
             for system, entry in by_system.items():
                 if not isinstance(entry, dict):
                     yield BadRecord(f"{rec.location}:q{key}:{system}", "response entry is not an object")
@@ -67,6 +73,7 @@ def read_squality(root: Path) -> Iterator[Record | BadRecord]:
                         "system": system,
                         "response": entry.get("response"),
                         "ratings": entry.get("overall"),
+                        "human_response": human.get("response") if isinstance(human, dict) else None,
                     },
                 )
 
@@ -90,6 +97,20 @@ def squality_row(record: dict, aspect: str) -> Row:
             "question_number": str(record.get("question_number", "")),
         },
     )
+
+
+def squality_v2_rows(record: dict, aspect: str) -> list[Row]:
+    """A model response's row with the human response as reference; none for the human response itself."""
+    if record.get("system") == HUMAN:
+        return []
+    row = squality_row(record, aspect)
+    inputs = {
+        "story": row.inputs["story"],
+        "question": row.inputs["question"],
+        REFERENCE_FIELD: require_text(record, "human_response"),
+        "response": row.inputs["response"],
+    }
+    return [Row(inputs=inputs, answer=row.answer, metadata=row.metadata)]
 
 
 # From SQuALITY's human-evaluation instructions (Wang et al. 2022, §6).
@@ -131,5 +152,30 @@ for _aspect, (_title, _definition) in ASPECTS.items():
             labels=score_labels(1, 5),
             hub=None,
             notes="Label = mean of 3 reviewers' 0-100 ratings mapped onto 1-5; raw mean in metadata['score'].",
+        )
+    )
+
+for _aspect, (_title, _definition) in ASPECTS.items():
+    register_task(
+        Task(
+            name=f"squality_human_eval_{_aspect}_pointwise_v2",
+            dataset="squality_human_eval",
+            task_type=TaskType.POINTWISE,
+            capability="factuality" if _aspect == "correctness" else "general_quality",
+            license=LICENSE,
+            title=_title,
+            description=(
+                "In this task, you will be shown a short story, a question about it, a reference response written "
+                "by a writer who had read the story, and a response that summarises the parts of the story that "
+                "answer the question. Writers who had read the story rated each response on a 0-100 scale for "
+                f"{_definition}. Rate the response on that scale mapped onto 1-5; the reference shows what a good "
+                "response covers. Answer with an integer from 1 (worst) to 5 (best)."
+            ),
+            source=Joined(read_squality, paths=(RESPONSES, PASSAGES)),
+            to_row=partial(squality_v2_rows, aspect=_aspect),
+            labels=score_labels(1, 5),
+            hub=None,
+            reference=REFERENCE_FIELD,
+            notes="v1's BART and BART+DPR rows with the human-written response as 'reference answer'.",
         )
     )

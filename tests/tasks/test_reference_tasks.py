@@ -17,6 +17,7 @@ from flame.data.task import BadRow, get_task, load_all_tasks
 from flame.format import render_input, render_target
 from flame.tasks.codegen_human_grades import conala_pairwise_rows, conala_v2_pointwise_rows
 from flame.tasks.fgrlhf_qa_feedback import qa_feedback_rows
+from flame.tasks.squality_human_eval import squality_v2_rows
 from flame.tasks.truthfulqa_judge import (
     EVAL_EXAMPLES,
     FALSE_ANSWERS,
@@ -46,6 +47,15 @@ V2 = {
         (2360, 0, 0, 0),
     ),
     "codegen_conala_pairwise_v2": ("codegen_conala_pairwise_v1", [REFERENCE_FIELD], (2947, 0, 30, 0)),
+    # The BART and BART+DPR rows (100 questions x 2); the human response is their reference.
+    **{
+        f"squality_human_eval_{aspect}_pointwise_v2": (
+            f"squality_human_eval_{aspect}_pointwise_v1",
+            [REFERENCE_FIELD],
+            (200, 0, 0, 0),
+        )
+        for aspect in ("correctness", "selection", "overall")
+    },
 }
 # Tasks whose reference is in their text since v1 (marked, text unchanged).
 V1_WITH_REFERENCE = {
@@ -122,6 +132,22 @@ def test_conala_v2_judges_the_five_systems_against_the_reference_snippet():
     assert "reference" not in {r.metadata["preferred"] for r in pairs} | {r.metadata["other"] for r in pairs}
 
 
+def test_squality_v2_shows_the_human_response_and_leaves_its_own_row_out():
+    record = {
+        "story": "A long story.",
+        "question": "What happens?",
+        "response": "Things happen.",
+        "human_response": "The crew lands and finds the Makers.",
+        "ratings": {"correctness-rating": 70},
+    }
+    (row,) = squality_v2_rows({**record, "system": "bart"}, "correctness")
+    assert list(row.inputs) == ["story", "question", REFERENCE_FIELD, "response"]
+    assert row.inputs[REFERENCE_FIELD] == record["human_response"] and row.answer == "4"
+    assert squality_v2_rows({**record, "system": "human"}, "correctness") == []
+    with pytest.raises(BadRow, match="human_response"):
+        squality_v2_rows({**record, "system": "bart", "human_response": None}, "correctness")
+
+
 def _write_truthfulqa(root, question="Is the Earth flat?"):
     folder = root / "truthfulqa_judge"
     folder.mkdir(parents=True)
@@ -176,6 +202,9 @@ V1_DIGESTS = {
     "truthfulqa_judge_truthfulness_classification_v1": "55d03a5d7c133693",
     "codegen_human_grades_conala_usefulness_pointwise_v1": "c5653e58200562da",
     "codegen_conala_pairwise_v1": "8bdfedf5345ef7f2",
+    "squality_human_eval_correctness_pointwise_v1": "2d808a194917ad0a",
+    "squality_human_eval_selection_pointwise_v1": "5534a4a88006b461",
+    "squality_human_eval_overall_pointwise_v1": "8621f22ee0b7d4b1",
 }
 
 
