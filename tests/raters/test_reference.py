@@ -148,3 +148,43 @@ def test_a_rating_with_a_reference_is_the_same_judgment_on_every_path(tmp_path):
         rater, {"type": "pointwise", "prompt": PROMPT, "response": A, "scale": [0, 100], "reference": REF}
     )
     _same(rater.seen, [api, file_j, served])
+
+
+@pytest.fixture(scope="module")
+def tiny_text_to_text(smollm2_tokenizer_dir, tmp_path_factory):
+    """A tiny random Llama over SmolLM2's tokenizer (as tests/raters/test_hf_tiny.py builds it)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    tok = transformers.AutoTokenizer.from_pretrained(smollm2_tokenizer_dir)
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    transformers.LlamaForCausalLM(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+@pytest.mark.slow
+def test_a_text_to_text_model_reads_the_reference_on_every_path(tiny_text_to_text, tmp_path):
+    from flame.raters import load_rater
+
+    rater = load_rater(f"hf:{tiny_text_to_text}", dtype="fp32")
+    plain = rater.compare(PROMPT, A, B)
+    api = rater.compare(PROMPT, A, B, reference=REF)
+    assert api.probs["A"] != pytest.approx(plain.probs["A"], abs=1e-9)  # the model saw another text
+    row = {"id": "r", "prompt": PROMPT, "response_a": A, "response_b": B, "reference": REF}
+    file_ex = load_benchmark_file(write_benchmark_file(tmp_path / "pairs.jsonl", [row])).examples[0]
+    assert rater.judge([file_ex])[0].probs == pytest.approx(api.probs, abs=1e-6)
+    rated = rater.score(PROMPT, A, reference=REF)
+    assert sum(rated.probs.values()) == pytest.approx(1.0) and rated.expected_score is not None
