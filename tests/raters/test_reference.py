@@ -188,3 +188,29 @@ def test_a_text_to_text_model_reads_the_reference_on_every_path(tiny_text_to_tex
     assert rater.judge([file_ex])[0].probs == pytest.approx(api.probs, abs=1e-6)
     rated = rater.score(PROMPT, A, reference=REF)
     assert sum(rated.probs.values()) == pytest.approx(1.0) and rated.expected_score is not None
+
+
+@pytest.mark.model
+def test_smollm2_judges_with_a_reference_through_the_api_and_the_service():
+    pytest.importorskip("torch")
+    from flame.raters import load_rater
+    from flame.raters.models import smollm2_gguf
+
+    try:
+        smollm2_gguf()
+    except Exception as e:  # the package is an install-time choice
+        pytest.skip(str(e))
+    rater = load_rater("smollm2", batch_size=2)
+    question, right, wrong = "What is 17 * 3?", "17 * 3 = 51.", "17 * 3 = 41."
+    api = rater.compare(question, wrong, right, reference="51")
+    assert sum(api.probs.values()) == pytest.approx(1.0) and not api.parse_failure
+    assert api.probs != pytest.approx(rater.compare(question, wrong, right).probs, abs=1e-9)
+    item = {
+        "type": "pairwise",
+        "prompt": question,
+        "response_a": wrong,
+        "response_b": right,
+        "reference": "51",
+    }
+    served = _served(rater, item)
+    assert served["probs"] == pytest.approx(api.probs, abs=1e-4)
