@@ -12,9 +12,11 @@ then one token, an example costs one prompt row and only the last position's log
 Prefix reuse (causal models): rows that share a long token prefix (every row of a task shares its INSTRUCTIONS
 block; both orders of a swapped pair share everything before the first response) get that prefix's key/value
 cache computed once, and only the rest of each row is run, batched and length-sorted, attending to it. It is
-exact (the same positions, the same keys and values: fp32 probabilities agree within 1e-6), so it is not part of
-any cache key. Rows that share no long prefix keep the fused-kernel path. Seq2seq models keep their one path: the
-encoder attends both ways, so an encoder prefix cannot be computed once for different continuations.
+exact (the same positions, the same keys and values: fp32 probabilities agree to rounding, measured at most
+2.2e-6 of P on SmolLM2-135M), so it is not part of any cache key. Rows that share no long prefix keep the
+fused-kernel path. On by default on an accelerator only (`LabelScorer`: on CPU it measured slower). Seq2seq
+models keep their one path: the encoder attends both ways, so an encoder prefix cannot be computed once for
+different continuations.
 
 Imported by the raters and by training alike (training never imports the evaluation package, and the raters
 never import training); torch is imported where it is used.
@@ -164,7 +166,10 @@ class LabelScorer:
 
     ``max_length``: the token budget of prompt + label (causal) or of the encoder input (seq2seq).
     ``strategy``: how a long example is shortened (`flame.truncation`). ``prefix_cache``: run shared
-    prefixes once (causal models; exact, see the module docstring); off only to measure or debug it. The fp32 copy of the output head is
+    prefixes once (causal models; exact, see the module docstring); None: on an accelerator only. Why not on
+    CPU: the rest of a row attends to its prefix through a mask, so SDPA cannot skip the causal half of
+    attention as its fused kernel does, and on the rating benchmark (shared prefixes ≈ 13% of the tokens) that
+    cost more than it saved: 11% slower, measured side by side on this 2-core CPU in fp32 (BENCHMARKS.md). The fp32 copy of the output head is
     made on first use and kept: make a new scorer when the weights change (training does, per evaluation).
     """
 
@@ -177,7 +182,7 @@ class LabelScorer:
         batch_size: int = 8,
         is_seq2seq: bool | None = None,
         strategy: Strategy | str = cut_middle,
-        prefix_cache: bool = True,
+        prefix_cache: bool | None = None,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -248,7 +253,8 @@ class LabelScorer:
     def _reuses_prefixes(self) -> bool:
         # A sliding-window model's cache drops old keys; its prefixes are not reused (no such judge here yet).
         config = getattr(self.model, "config", None)
-        return self.prefix_cache and not getattr(config, "sliding_window", None)
+        wanted = self.device.type != "cpu" if self.prefix_cache is None else self.prefix_cache
+        return wanted and not getattr(config, "sliding_window", None)
 
     def _read(self, batch: list[_Row], offsets: list[int], logits_at):
         """Yield (row, its log-probs) of one batch: ``logits_at(keep)`` gives the logits at the (batch-wide)

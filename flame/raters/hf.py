@@ -54,8 +54,8 @@ class HFRater(BaseRater):
     ``max_length``: the token budget of prompt + label; longer inputs lose the middle of their longest
     CONTEXT field and are flagged ``truncated``. ``dtype``: ``auto`` (bf16 where the hardware
     supports it, else fp32), ``bf16`` (bf16 weights), ``autocast`` (fp32 weights, bf16 autocast) or ``fp32``.
-    ``threads``: torch intra-op threads. ``prefix_cache``: run prefixes shared by rows once (`flame.scoring`);
-    off only to measure or debug it.
+    ``threads``: torch intra-op threads. ``prefix_cache``: run prefixes shared by rows once (`flame.scoring`;
+    None: on an accelerator, off on CPU, where it measured slower).
     """
 
     # How long inputs are shortened (`flame.truncation`): the rule training uses too. A class attribute, not an
@@ -74,7 +74,7 @@ class HFRater(BaseRater):
         threads: int | None = None,
         max_new_tokens: int = 64,
         local_files_only: bool = True,
-        prefix_cache: bool = True,
+        prefix_cache: bool | None = None,
         **options: Any,
     ):
         super().__init__(**options)

@@ -114,7 +114,7 @@ def test_prefix_reuse_scores_what_the_plain_path_scores(sharp_dir):
     tok = transformers.AutoTokenizer.from_pretrained(sharp_dir)
     exs = mixed()
     plain = LabelScorer(model, tok, max_length=MAX_LENGTH, batch_size=3, prefix_cache=False)
-    reuse = LabelScorer(model, tok, max_length=MAX_LENGTH, batch_size=3)
+    reuse = LabelScorer(model, tok, max_length=MAX_LENGTH, batch_size=3, prefix_cache=True)
     rows, truncated = reuse.causal_rows(exs)
     assert truncated[2] and truncated[3] and sum(truncated) == 2
     groups = plan_prefixes([r.ids for r in rows], [min(p for p, _, _ in r.reads) for r in rows])
@@ -128,7 +128,7 @@ def test_prefix_reuse_scores_what_the_plain_path_scores(sharp_dir):
         assert sy.logprobs == pytest.approx(sx.logprobs, abs=1e-3), ex.id
     # One example alone (nothing to share) and batch size 1 take the same values.
     for batch_size in (1, 8):
-        again = LabelScorer(model, tok, max_length=MAX_LENGTH, batch_size=batch_size)(exs)
+        again = LabelScorer(model, tok, max_length=MAX_LENGTH, batch_size=batch_size, prefix_cache=True)(exs)
         assert _probs(again, exs) == pytest.approx(pa, abs=TOL)
     (alone,) = reuse(exs[:1])
     assert _probs([alone], exs[:1]) == pytest.approx(pa[:2], abs=TOL)
@@ -139,7 +139,9 @@ def test_swapped_rater_with_and_without_prefix_reuse(sharp_dir, tmp_path):
     exs = [pair(i, f"answer {i} " * (i + 1), f"other {i}") for i in range(5)] + [
         pair(9, "start " + "long words " * 80, "b")
     ]
-    on = load_rater(f"hf:{sharp_dir}", dtype="fp32", swap=True, max_length=MAX_LENGTH, batch_size=4)
+    on = load_rater(
+        f"hf:{sharp_dir}", dtype="fp32", swap=True, max_length=MAX_LENGTH, batch_size=4, prefix_cache=True
+    )
     off = load_rater(
         f"hf:{sharp_dir}", dtype="fp32", swap=True, max_length=MAX_LENGTH, batch_size=4, prefix_cache=False
     )
@@ -155,9 +157,18 @@ def test_swapped_rater_with_and_without_prefix_reuse(sharp_dir, tmp_path):
     assert on.judge(exs)[-1].truncated
 
 
+def test_prefix_reuse_is_on_where_it_pays(sharp_dir):
+    model = transformers.AutoModelForCausalLM.from_pretrained(sharp_dir).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(sharp_dir)
+    assert not LabelScorer(model, tok)._reuses_prefixes()  # CPU: measured slower (BENCHMARKS.md)
+    assert LabelScorer(model, tok, prefix_cache=True)._reuses_prefixes()
+    model.config.sliding_window = 64  # a sliding-window cache drops old keys: never reused
+    assert not LabelScorer(model, tok, prefix_cache=True)._reuses_prefixes()
+
+
 def test_bf16_prefix_reuse_agrees(sharp_dir):
     exs = mixed()
-    on = load_rater(f"hf:{sharp_dir}", dtype="bf16", max_length=MAX_LENGTH).judge(exs)
+    on = load_rater(f"hf:{sharp_dir}", dtype="bf16", max_length=MAX_LENGTH, prefix_cache=True).judge(exs)
     off = load_rater(f"hf:{sharp_dir}", dtype="bf16", max_length=MAX_LENGTH, prefix_cache=False).judge(exs)
     for x, y in zip(on, off, strict=True):
         assert x.probs == pytest.approx(y.probs, abs=0.05)
