@@ -169,8 +169,9 @@ class LabelScorer:
     prefixes once (causal models; exact, see the module docstring); None: on an accelerator only. Why not on
     CPU: the rest of a row attends to its prefix through a mask, so SDPA cannot skip the causal half of
     attention as its fused kernel does, and on the rating benchmark (shared prefixes ≈ 13% of the tokens) that
-    cost more than it saved: 7 to 18% slower, measured side by side on a 2-core CPU in fp32 (BENCHMARKS.md). The fp32 copy of the output head is
-    made on first use and kept: make a new scorer when the weights change (training does, per evaluation).
+    cost more than it saved: 7 to 18% slower, measured side by side on a 2-core CPU in fp32 (BENCHMARKS.md).
+    The fp32 copy of the output head is made on first use and kept: make a new scorer when the weights change
+    (training does, per evaluation).
     """
 
     def __init__(
