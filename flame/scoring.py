@@ -24,6 +24,7 @@ never import training); torch is imported where it is used.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -456,3 +457,18 @@ class LabelScorer:
                     totals[e][k] += next(values)
             out += [Scored(t, tr) for t, tr in zip(totals, truncs, strict=True)]
         return out
+
+
+@contextlib.contextmanager
+def no_progress_bars():
+    """transformers' per-load and per-save bars ("Loading weights", "Writing model shards"): one per local
+    load or save, noise in a rater's or a training run's output (hub downloads outside this keep theirs)."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()

@@ -214,8 +214,11 @@ class EncoderJudge(nn.Module):
     def save_pretrained(self, folder: str | Path) -> None:
         from safetensors.torch import save_file
 
+        from flame.scoring import no_progress_bars
+
         folder = Path(folder)
-        self.backbone.save_pretrained(folder)
+        with no_progress_bars():
+            self.backbone.save_pretrained(folder)
         heads = {
             k: v.detach().cpu().contiguous()
             for k, v in self.state_dict().items()
@@ -244,6 +247,8 @@ def load_encoder_judge(path: str | Path, *, config=None) -> EncoderJudge:
     `flame.families.judge`); None reads the folder's."""
     from transformers import AutoConfig, AutoModel
 
+    from flame.scoring import no_progress_bars
+
     if config is None:
         config = AutoConfig.from_pretrained(path)
     # The pooler (BERT's [CLS] layer) is unused by mean pooling: leaving it out keeps every parameter trained.
@@ -253,7 +258,8 @@ def load_encoder_judge(path: str | Path, *, config=None) -> EncoderJudge:
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the checkpoint's unused pooler weights are expected, not news
     try:
-        backbone = AutoModel.from_pretrained(path, config=config, dtype=torch.float32, **extra)
+        with no_progress_bars():
+            backbone = AutoModel.from_pretrained(path, config=config, dtype=torch.float32, **extra)
     finally:
         hf_logging.set_verbosity(level)
     judge = EncoderJudge(backbone)

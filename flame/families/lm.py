@@ -23,6 +23,7 @@ from typing import Any
 
 from flame.families import FamilyError, freeze_lower_layers, layer_list, set_dropout
 from flame.format import SEPARATOR, render_input, render_target
+from flame.scoring import no_progress_bars
 from flame.truncation import fit_example, fit_ids
 from flame.types import Example
 
@@ -235,7 +236,8 @@ class TextToText:
             if cfg is not None:
                 set_dropout(hf_config, cfg.dropout)
             cls = AutoModelForSeq2SeqLM if self.seq2seq else AutoModelForCausalLM
-            model = cls.from_pretrained(path, config=hf_config, dtype=torch.float32)
+            with no_progress_bars():
+                model = cls.from_pretrained(path, config=hf_config, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(path)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -276,7 +278,8 @@ class TextToText:
             model = model.merge_and_unload()
         if hasattr(model, "_orig_mod"):  # torch.compile wrapper
             model = model._orig_mod
-        model.save_pretrained(folder)
+        with no_progress_bars():
+            model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
 
     # -- training

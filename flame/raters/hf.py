@@ -17,7 +17,7 @@ from typing import Any
 
 from flame.format import render_label_prefix, render_prompt
 from flame.raters.base import BaseRater, RaterError, judgment_from_probs, judgment_from_text, softmax
-from flame.scoring import LabelScorer
+from flame.scoring import LabelScorer, no_progress_bars
 from flame.truncation import Strategy, fit_ids
 from flame.types import Example, Judgment
 
@@ -32,20 +32,6 @@ def bf16_supported() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-
-
-@contextlib.contextmanager
-def _no_progress_bars():
-    """transformers' per-load bars ("Loading weights"): one per load, noise in a rater's output."""
-    from transformers.utils import logging as hf_logging
-
-    was = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was:
-            hf_logging.enable_progress_bar()
 
 
 class HFRater(BaseRater):
@@ -112,7 +98,7 @@ class HFRater(BaseRater):
         path = self.model_path
         kw = {"local_files_only": local_files_only}
         try:
-            with _no_progress_bars():
+            with no_progress_bars():
                 if (
                     Path(path).is_dir()
                     and (Path(path) / "adapter_config.json").is_file()
