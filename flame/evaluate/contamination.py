@@ -109,6 +109,9 @@ def find_overlap(
     return find_overlaps({benchmark: list(examples)}, training, **index_options)[benchmark]
 
 
+ROW_COLUMNS = ("split", "id", "inputs", "targets", "metadata")
+
+
 def _run_training_rows(tasks: list[str]) -> Iterator[tuple[str, str, Example]]:
     """Train-split rows of the run's tasks, less the rows collection hygiene keeps out of training."""
     from flame.data.collection import load_task_dataset, task_row_example
@@ -125,11 +128,13 @@ def _run_training_rows(tasks: list[str]) -> Iterator[tuple[str, str, Example]]:
         if name not in registry:
             continue
         task = registry.get(name)
-        ds = load_task_dataset(task)
         removed = excluded.get(name, set())
-        for i, (split, eid) in enumerate(zip(ds["split"], ds["id"], strict=True)):
-            if split == "train" and eid not in removed:
-                yield name, task.dataset, task_row_example(task, ds[i])
+        # Whole columns at once: a row-by-row read of a quarter of a million rows costs a minute.
+        columns = load_task_dataset(task).select_columns(list(ROW_COLUMNS)).to_dict()
+        for values in zip(*(columns[c] for c in ROW_COLUMNS), strict=True):
+            row = dict(zip(ROW_COLUMNS, values, strict=True))
+            if row["split"] == "train" and row["id"] not in removed:
+                yield name, task.dataset, task_row_example(task, row)
 
 
 def check(

@@ -496,12 +496,21 @@ def evaluate(
 def _contamination(rater_objs, loaded, allow_overlap, log) -> list:
     from flame.evaluate.contamination import ContaminationError, check
 
+    by_spec: dict[str, list] = {}
+
+    def checked(spec: str) -> list:
+        # A jury member that is also a rater (or in two juries) is checked once: each check reads and
+        # indexes the run's training rows.
+        if spec not in by_spec:
+            by_spec[spec] = check(spec, loaded)
+        return by_spec[spec]
+
     findings = []
     for r in rater_objs:
-        findings += check(r.spec, loaded)
+        findings += checked(r.spec)
         # A jury was trained on nothing itself; what its members were trained on is what overlaps.
         for m in getattr(r, "members", ()):
-            findings += [replace(f, rater=f"{r.spec} (member {m.spec})") for f in check(m.spec, loaded)]
+            findings += [replace(f, rater=f"{r.spec} (member {m.spec})") for f in checked(m.spec)]
     if findings and not allow_overlap:
         lines = "; ".join(f"{f.rater} × {f.benchmark}: {f.detail}" for f in findings)
         raise ContaminationError(
