@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from flame.format import render_input
+from flame.format import SEPARATOR, render_context, render_input
 from flame.truncation import fit_example
 from flame.types import Example, TaskType
 
@@ -32,6 +32,22 @@ N_GROUNDING = 4  # word, word-pair and name/number coverage, has a source (see `
 SOURCE_FIELDS = frozenset(
     {"document", "article", "evidence", "knowledge", "reference", "reference answers", "source", "passage"}
 )
+
+
+# How much of the FLAMe INSTRUCTIONS block an encoder row carries (saved with the judge, which reads rows
+# as it was trained on them). "title": the title alone, which says what is judged ("Is the summary
+# factually consistent with the article?"); the description's 60-100 tokens are the same in every row of a
+# task, cost a third of a 256-token row, and weigh in a mean-pooled row as much as the text judged.
+INSTRUCTIONS = ("full", "title")
+
+
+def row_text(ex: Example, instructions: str = "full") -> str:
+    """The text of one encoder row: the FLAMe input (`flame.format`), or with the title alone."""
+    if instructions == "full":
+        return render_input(ex)
+    if instructions != "title":
+        raise ValueError(f"instructions {instructions!r}: choose one of {INSTRUCTIONS}")
+    return f"INSTRUCTIONS:\ntitle: {ex.title.strip()}" + SEPARATOR + render_context(ex)
 
 
 def is_reward_pair(ex: Example) -> bool:
@@ -83,11 +99,11 @@ class EncodedJudgment:
         return sum(len(r) for r in self.rows)
 
 
-def _fit_ids(ex: Example, tokenizer, max_length: int) -> tuple[list[int], bool]:
+def _fit_ids(ex: Example, tokenizer, max_length: int, instructions: str) -> tuple[list[int], bool]:
     # Whole texts are tokenized to measure them before they are cut: longer than the model's limit on
     # purpose, so the tokenizer's warning about it (verbose) is noise.
     def ids_of(e: Example) -> list[int]:
-        return list(tokenizer(render_input(e), verbose=False).input_ids)
+        return list(tokenizer(row_text(e, instructions), verbose=False).input_ids)
 
     ids = ids_of(ex)
     if len(ids) <= max_length:  # most rows: tokenized once
@@ -155,8 +171,11 @@ def grounding(inputs: dict[str, str]) -> list[float]:
     ]
 
 
-def encode(ex: Example, tokenizer, max_length: int, loss_on: str | None = None) -> EncodedJudgment:
-    """``loss_on`` is accepted for the recipe's uniform call and ignored: a judge's loss is its label."""
+def encode(
+    ex: Example, tokenizer, max_length: int, loss_on: str | None = None, instructions: str = "full"
+) -> EncodedJudgment:
+    """``loss_on`` is accepted for the recipe's uniform call and ignored: a judge's loss is its label.
+    ``instructions``: see `INSTRUCTIONS`."""
     if ex.labels is None:
         raise ValueError(
             f"{ex.task}: the encoder judge scores closed label spaces; this task is generative (free text)"
@@ -164,7 +183,7 @@ def encode(ex: Example, tokenizer, max_length: int, loss_on: str | None = None) 
     target = ex.labels.index(ex.answer) if ex.answer is not None else IGNORE
     if is_reward_pair(ex):
         rows = [one_response(ex, w) for w in "AB"]
-        fitted = [_fit_ids(r, tokenizer, max_length) for r in rows]
+        fitted = [_fit_ids(r, tokenizer, max_length, instructions) for r in rows]
         return EncodedJudgment(
             ex.task,
             [ids for ids, _ in fitted],
@@ -176,7 +195,7 @@ def encode(ex: Example, tokenizer, max_length: int, loss_on: str | None = None) 
             fields=[[field_ids(v, tokenizer) for v in r.inputs.values()] for r in rows],
             grounding=[grounding(r.inputs) for r in rows],
         )
-    ids, truncated = _fit_ids(ex, tokenizer, max_length)
+    ids, truncated = _fit_ids(ex, tokenizer, max_length, instructions)
     label_rows = [list(tokenizer(label_text(lab), verbose=False).input_ids) for lab in ex.labels]
     fields = [[field_ids(v, tokenizer) for v in ex.inputs.values()]]
     return EncodedJudgment(
@@ -289,7 +308,8 @@ def label_probs(
 
     from flame.encoder.calibration import apply_bias, row_kind
 
-    encoded = [encode(ex, tokenizer, max_length) for ex in examples]
+    instructions = getattr(model, "instructions", "full")  # as the judge was trained
+    encoded = [encode(ex, tokenizer, max_length, instructions=instructions) for ex in examples]
     order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
     out: list[tuple[dict[str, float], bool] | None] = [None] * len(encoded)
     device = next(model.parameters()).device

@@ -130,6 +130,8 @@ class EncoderJudge(nn.Module):
         self.row_length: int | None = None
         # Label biases fitted on dev data after training (flame.encoder.calibration; saved in the marker).
         self.calibration: list = []
+        # The INSTRUCTIONS block its rows carry (flame.encoder.inputs.INSTRUCTIONS; saved in the marker).
+        self.instructions: str = "full"
         self.feature_norm = RunningStandardizer(N_FEATURES)
         self.field_reward = nn.Linear(N_FEATURES, 1)
         self.feature_weights = nn.Linear(hidden, N_FEATURES, bias=False)  # R: a label's weight per feature
@@ -182,24 +184,46 @@ class EncoderJudge(nn.Module):
         -3 = reward of ``row_b``, -4 = the tie logit, -1 = padding.
         """
         h = self.embed(t["input_ids"], t["attention_mask"])
-        f = self.feature_norm(self.features(t, h.shape[0]))
+        features = self.features(t, h.shape[0])
+        with torch.autocast(h.device.type, enabled=False):
+            labels = self.label_embeddings(t)
+        return self.score(h, features, labels, t["row_a"], t["row_b"], t["slot"])
+
+    def label_embeddings(self, t: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """[distinct labels, hidden] pooled label rows, without gradient; None when the batch has none.
+
+        The label rows do not train the encoder: with balanced labels and no signal yet, the cheapest way
+        down the loss is to make "Yes" and "No" embed alike (E8: cosine 0.80 → 0.98, norm 9.9 → 2.1 in 194
+        steps), after which no Yes/No task can be learned at all."""
+        if not t["label_ids"].numel():
+            return None
+        with torch.no_grad():
+            return self.embed(t["label_ids"], t["label_mask"], t.get("label_pool"))
+
+    def score(
+        self,
+        h: torch.Tensor,
+        features: torch.Tensor,
+        labels: torch.Tensor | None,
+        row_a: torch.Tensor,
+        row_b: torch.Tensor,
+        slot: torch.Tensor,
+    ) -> torch.Tensor:
+        """The heads alone: logits from the rows' pooled states ``h``, their raw ``features`` and the label
+        embeddings. ``forward`` is the encoder then this; a frozen encoder's ``h``, ``features`` and
+        ``labels`` can be computed once and cached (`flame.encoder.features`)."""
+        f = self.feature_norm(features)
         with torch.autocast(h.device.type, enabled=False):
             reward = (self.reward(h) + FEATURE_GAIN * self.field_reward(f)).squeeze(-1)
-            row_a, row_b = t["row_a"], t["row_b"].clamp(min=0)
+            row_b = row_b.clamp(min=0)
             r_a, r_b = reward[row_a], reward[row_b]
-            slot = t["slot"]
             out = torch.full(slot.shape, -1e4, dtype=torch.float32, device=h.device)
             out = torch.where(slot == -2, r_a.unsqueeze(1), out)
             out = torch.where(slot == -3, r_b.unsqueeze(1), out)
             tie = self.log_tie + (r_a + r_b) / 2
             out = torch.where(slot == -4, tie.unsqueeze(1), out)
-            if t["label_ids"].numel():
-                # The label rows do not train the encoder: with balanced labels and no signal yet, the
-                # cheapest way down the loss is to make "Yes" and "No" embed alike (E8: cosine 0.80 → 0.98,
-                # norm 9.9 → 2.1 in 194 steps), after which no Yes/No task can be learned at all.
-                with torch.no_grad():
-                    e = self.embed(t["label_ids"], t["label_mask"], t.get("label_pool"))
-                q = self.label_proj(e)
+            if labels is not None:
+                q = self.label_proj(labels)
                 match = self.text_proj(h) @ q.T / math.sqrt(h.shape[-1])
                 match = match + FEATURE_GAIN * f @ self.feature_weights(q).T
                 picked = match[row_a].gather(1, slot.clamp(min=0))
@@ -229,6 +253,7 @@ class EncoderJudge(nn.Module):
             "format": "flame-encoder-judge",
             "version": FORMAT_VERSION,
             "row_length": self.row_length,
+            "instructions": self.instructions,
             "calibration": [b.to_json() for b in self.calibration],
         }
         (folder / MARKER).write_text(json.dumps(marker))
@@ -276,6 +301,7 @@ def load_encoder_judge(path: str | Path, *, config=None) -> EncoderJudge:
 
         missing, unexpected = judge.load_state_dict(load_file(str(Path(path) / HEADS)), strict=False)
         judge.row_length = marker.get("row_length")
+        judge.instructions = marker.get("instructions", "full")  # judges saved before the option: full
         judge.calibration = [LabelBias.from_json(b) for b in marker.get("calibration", [])]
         missing = [k for k in missing if not k.startswith("backbone.")]
         if missing or unexpected:

@@ -61,6 +61,8 @@ class EncoderJudgeFamily:
         tokenizer = AutoTokenizer.from_pretrained(path)
         if for_training and cfg is not None and cfg.freeze_layers:
             freeze_lower_layers(model, cfg.freeze_layers)
+        if for_training and cfg is not None and cfg.instructions != "auto":
+            model.instructions = cfg.instructions
         return model, tokenizer
 
     def save(self, model, tokenizer, folder: Path, *, merge_lora: bool = True, row_length: int | None = None):
@@ -72,10 +74,12 @@ class EncoderJudgeFamily:
         tokenizer.save_pretrained(folder)
 
     # -- training
-    def encode(self, ex: Example, tokenizer, max_length: int, loss_on: str = "target"):
+    def encode(
+        self, ex: Example, tokenizer, max_length: int, loss_on: str = "target", instructions: str = "full"
+    ):
         from flame.encoder.inputs import encode
 
-        return encode(ex, tokenizer, max_length, loss_on)
+        return encode(ex, tokenizer, max_length, loss_on, instructions)
 
     def collate(self, batch: list, pad_id: int) -> dict:
         from flame.encoder.inputs import collate

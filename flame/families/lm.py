@@ -224,6 +224,11 @@ class TextToText:
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+        if cfg is not None and getattr(cfg, "instructions", "auto") == "title":
+            raise FamilyError(
+                "model.instructions: title is an encoder judge's option; a text-to-text model reads the whole "
+                "FLAMe format (set it to auto)"
+            )
         if is_adapter_folder(path):
             from peft import AutoPeftModelForCausalLM
 
@@ -283,7 +288,11 @@ class TextToText:
         tokenizer.save_pretrained(folder)
 
     # -- training
-    def encode(self, ex: Example, tokenizer, max_length: int, loss_on: str = "target") -> Encoded:
+    def encode(
+        self, ex: Example, tokenizer, max_length: int, loss_on: str = "target", instructions: str = "full"
+    ) -> Encoded:
+        # ``instructions`` is the encoder judges' option (refused at load): a text-to-text model reads the
+        # FLAMe format whole.
         return (encode_seq2seq if self.seq2seq else encode_causal)(ex, tokenizer, max_length, loss_on)
 
     def collate(self, batch: list[Encoded], pad_id: int) -> dict:

@@ -70,6 +70,12 @@ class ModelConfig:
         "then stops at layer N, which is most of the speed-up on a CPU",
         0,
     )
+    instructions: Literal["auto", "full", "title"] = _help(
+        "encoder judges: the INSTRUCTIONS block each row carries: 'full' (title, description, output fields: "
+        "the FLAMe format), 'title' (the title alone: fewer tokens on what is the same in every row), 'auto' "
+        "(the base judge's own; full for a plain encoder). Saved with the judge",
+        "auto",
+    )
     gradient_checkpointing: bool = _help(
         "recompute activations in backward (less memory, ~30% slower)", False
     )
@@ -171,6 +177,19 @@ class TrainConfig:
     compile: bool = _help("torch.compile the model (measure first: it rarely helps on CPU)", False)
     merge_lora: bool = _help("final/ holds merged weights (true) or the PEFT adapter (false)", True)
     progress: bool = _help("show a progress bar with ETA", True)
+    backbone: Literal["trained", "frozen"] = _help(
+        "trained: fine-tune the model (steps of batch_size). frozen (encoder judges): encode `rows` distinct "
+        "training rows once with the base encoder, features cached under FLAME_CACHE/features/, then train "
+        "only the heads for `epochs` passes of batch_size rows (flame.train.frozen)",
+        "trained",
+    )
+    rows: int = _help(
+        "backbone: frozen: distinct training rows drawn from the mixture (a fixed amount)", 34_000
+    )
+    epochs: int = _help("backbone: frozen: passes of the heads over the cached rows", 20)
+    feature_cache: bool = _help(
+        "backbone: frozen: keep the rows' vectors under FLAME_CACHE/features/ for later runs", True
+    )
 
 
 @dataclass
@@ -351,7 +370,7 @@ def dump_yaml(config) -> str:
 def check_sizes(config: RunConfig, world_size: int = 1) -> int:
     """Gradient-accumulation steps implied by the batch sizes; inconsistent sizes raise."""
     t = config.train
-    for name in ("steps", "batch_size", "micro_batch_size"):
+    for name in ("steps", "batch_size", "micro_batch_size", "rows", "epochs"):
         if getattr(t, name) < 1:
             raise ConfigError(f"train.{name} must be at least 1")
     per_pass = t.micro_batch_size * world_size

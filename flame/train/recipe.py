@@ -204,7 +204,10 @@ def train(
 ) -> TrainResult:
     """Run the recipe: setup → train → save → cleanup. ``on_step(step, model)`` is called after every
     optimizer step (tail-patch uses it for its mid-way evaluation); ``keep_model`` returns the trained model
-    in memory; ``data``: the training data, already built (else built from ``config.data``)."""
+    in memory; ``data``: the training data, already built (else built from ``config.data``).
+    ``train.backbone: frozen`` runs `flame.train.frozen` instead: encode once, train the heads."""
+    if config.train.backbone == "frozen":
+        return _train_frozen(config, resume=resume, progress=progress, data=data)
     recipe = Recipe(config, resume=resume, progress=progress, on_step=on_step, keep_model=keep_model)
     done = recipe.finished(save_final)
     if done is not None:
@@ -213,6 +216,26 @@ def train(
     step = recipe.train()
     final_dir = recipe.save(step, save_final)
     return recipe.cleanup(step, final_dir)
+
+
+def _train_frozen(config: RunConfig, *, resume: bool, progress: bool | None, data) -> TrainResult:
+    from flame.train.frozen import train_frozen
+
+    run_dir = Path(config.run_dir)
+    if resume and _finished_frozen(run_dir):
+        print(f"{run_dir} finished (its model is in final/): nothing to resume")
+        metrics = _read_metrics(run_dir / "metrics.jsonl")
+        return TrainResult(run_dir, config.train.epochs, metrics, run_dir / "final")
+    if resume:  # a frozen run killed midway starts over; the rows it encoded are in the feature cache
+        shutil.rmtree(run_dir / "final", ignore_errors=True)
+    return train_frozen(config, progress=config.train.progress if progress is None else progress, data=data)
+
+
+def _finished_frozen(run_dir: Path) -> bool:
+    meta = run_dir / "run.json"
+    return (
+        (run_dir / "final").is_dir() and meta.is_file() and bool(json.loads(meta.read_text()).get("finished"))
+    )
 
 
 class Recipe:
@@ -331,6 +354,7 @@ class Recipe:
 
         self.model, self.tokenizer = load_family_model(self.config.model, self.base_path, self.family)
         self.pad_id = self.tokenizer.pad_token_id
+        self.instructions = getattr(self.model, "instructions", "full")  # rows as the judge reads them
 
     def _setup_data(self, data: TrainingData | None) -> None:
         import torch
@@ -404,7 +428,9 @@ class Recipe:
             _check_closed_labels(self.data)
         self.stream = BatchStream(
             self.data,
-            lambda ex: family.encode(ex, tokenizer, config.data.max_length, config.data.loss_on),
+            lambda ex: family.encode(
+                ex, tokenizer, config.data.max_length, config.data.loss_on, self.instructions
+            ),
             config.train.batch_size,
             config.data.bucket_batches,
             config.train.seed,
