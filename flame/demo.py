@@ -59,6 +59,8 @@ FAST_TRAIN = (
     "train.save_every=0",
     "eval.every=-1",
     "eval.calibrate=2",
+    "train.rows=8",  # a frozen-backbone recipe: 8 distinct rows, 2 passes of its heads
+    "train.epochs=2",
 )
 FAST_RM = (*FAST_TRAIN[1:], "train.steps=1")
 # Two candidate tasks, one step each, four dev examples per category.
@@ -89,6 +91,9 @@ OPT_RM_MIXTURE = "mixture.json"
 # Encoder judge: 4.0 examples/s on flame_mini_v1 with its field features (EXPERIMENTS.md E7; pairs-only RM
 # batches run at about half that, but the RM stages are bounded by their max_minutes).
 TRAIN_EXAMPLES_PER_S = {"causal": 1.1, "encoder": 4.0}
+# train.backbone: frozen: rows drawn, tokenized and encoded once (no gradients, bf16), the heads' epochs
+# in seconds: 12,000 rows of flame_mini_v2 in 8.7 minutes with full instructions (EXPERIMENTS.md E14).
+FROZEN_ROWS_PER_S = 23.0
 JUDGMENTS_PER_S = 2.0  # a SmolLM2-135M-sized rater at 512 tokens, batched label scoring
 ENCODER_JUDGMENTS_PER_S = 20.0  # the MiniLM encoder judge at 256-token rows, forward only
 # eval.calibrate reads up to N dev rows of each classification training task: 2,082 rows at N=64 (33 per N)
@@ -363,8 +368,11 @@ def plan(s: Settings) -> list[tuple[str, float, bool]]:
         cached[run_dir] = done and all(cached[d] for d in depends)  # a base trained now makes it stale
         scored = cfg.eval.n * len(cfg.eval.held_in + cfg.eval.held_out) if cfg.eval.every >= 0 else 0
         scored += cfg.eval.calibrate * CALIBRATION_ROWS_PER_N
-        examples = cfg.train.steps * cfg.train.batch_size
-        minutes = train_minutes(examples, cfg.train.max_minutes, scored, family)
+        if cfg.train.backbone == "frozen":
+            minutes = START_MIN + cfg.train.rows / FROZEN_ROWS_PER_S / 60 + scored / judge_rate(family) / 60
+        else:
+            examples = cfg.train.steps * cfg.train.batch_size
+            minutes = train_minutes(examples, cfg.train.max_minutes, scored, family)
         stages.append((label, CACHED_MIN if cached[run_dir] else minutes, cached[run_dir]))
 
     add_train("train FLAMe-mini", *s.mini(), s.mini_dir, [], None)

@@ -55,6 +55,7 @@ class FeatureStore:
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.vectors: dict[str, np.ndarray] = {}
+        self.added = 0  # vectors put since it was opened (the rest were read from disk)
         if folder is not None and folder.is_dir():
             import pyarrow as pa
 
@@ -82,6 +83,7 @@ class FeatureStore:
         if not items:
             return
         self.vectors.update(items)
+        self.added += len(items)
         if self.folder is None:
             return
         import pyarrow as pa

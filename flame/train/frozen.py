@@ -158,8 +158,16 @@ def train_frozen(config: RunConfig, *, progress: bool = True, data: TrainingData
             "seed": config.train.seed,
             "distinct_rows": len({(ex.task, ex.id) for ex in examples}),
             "pairs": sum(c.pair for c in cached),
+            # What the encoder read per example: its rows (2 for a pair) and its fields embedded alone.
+            "row_tokens": round(sum(e.n_tokens for e in encoded) / max(len(encoded), 1), 1),
+            "field_tokens": round(
+                sum(len(f) for e in encoded for fs in e.fields for f in fs) / max(len(encoded), 1), 1
+            ),
+            "instructions": getattr(judge, "instructions", "full"),
             "epochs": config.train.epochs,
             "encode_minutes": round(encode_minutes, 2),
+            "vectors_encoded": store.added,  # rows and label rows not found in the feature cache
+            "vectors_read": sum(len(c.rows) for c in cached) - store.added,
             "minutes": round((time.monotonic() - start) / 60, 2),
             "dtype": dtype,
             "flame_version": __version__,
