@@ -105,7 +105,7 @@ def train_frozen(config: RunConfig, *, progress: bool = True, data: TrainingData
     max_length = config.data.max_length
     encoded = []
     for ex in _bar(examples, progress, "tokenize"):
-        e = family.encode(ex, tokenizer, max_length, instructions=getattr(judge, "instructions", "full"))
+        e = family.encode(ex, tokenizer, max_length, instructions=judge.instructions)
         e.weight = data.weight(ex)
         encoded.append(e)
     dtype = resolve_dtype(config.model.dtype)
@@ -125,7 +125,7 @@ def train_frozen(config: RunConfig, *, progress: bool = True, data: TrainingData
     if bar is not None:
         bar.close()
     encode_minutes = (time.monotonic() - start) / 60
-    record({"encoded": len(cached), "from_cache_or_new": "see features/", "encode_minutes": encode_minutes})
+    record({"examples": len(cached), "vectors_encoded": store.added, "encode_minutes": encode_minutes})
     fit_heads(judge, cached, config, record, progress)
     judge.eval()
     if config.eval.calibrate:
@@ -163,7 +163,7 @@ def train_frozen(config: RunConfig, *, progress: bool = True, data: TrainingData
             "field_tokens": round(
                 sum(len(f) for e in encoded for fs in e.fields for f in fs) / max(len(encoded), 1), 1
             ),
-            "instructions": getattr(judge, "instructions", "full"),
+            "instructions": judge.instructions,
             "epochs": config.train.epochs,
             "encode_minutes": round(encode_minutes, 2),
             "vectors_encoded": store.added,  # rows and label rows not found in the feature cache
@@ -183,6 +183,7 @@ def fit_heads(judge, cached, config: RunConfig, record, progress: bool) -> None:
     import torch
 
     from flame.encoder.features import head_batch
+    from flame.train.recipe import lr_at
 
     heads = [p for n, p in judge.named_parameters() if not n.startswith("backbone.")]
     lr = config.optim.lr * config.optim.head_lr_scale
@@ -206,9 +207,7 @@ def fit_heads(judge, cached, config: RunConfig, record, progress: bool) -> None:
             if config.optim.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(heads, config.optim.max_grad_norm)
             for group in opt.param_groups:
-                group["lr"] = (
-                    lr * min(1.0, (step + 1) / config.optim.warmup_steps) if config.optim.warmup_steps else lr
-                )
+                group["lr"] = lr_at(step + 1, lr, config.optim.warmup_steps)
             opt.step()
             step += 1
             total += float(losses.detach().sum())
