@@ -153,7 +153,9 @@ def test_title_only_rows_are_shorter_and_keep_the_whole_context(toy_registry, ti
 
 
 @pytest.mark.slow
-def test_a_judge_trained_on_title_rows_is_rated_on_title_rows(toy_registry, tiny_encoder, tmp_path, monkeypatch):
+def test_a_judge_trained_on_title_rows_is_rated_on_title_rows(
+    toy_registry, tiny_encoder, tmp_path, monkeypatch
+):
     from flame.raters import load_rater
     from flame.train.recipe import train
 
