@@ -72,3 +72,16 @@ def env_int(environ, name: str, kind: RangedType, default: int | None = None) ->
         return kind(text)
     except argparse.ArgumentTypeError as e:
         raise ValueError(f"{name}={text}: {e}") from None
+
+
+def add_explain_argument(p: argparse.ArgumentParser) -> None:
+    """``--explain [before|after]`` (bare: before), the same on every subcommand that builds a rater."""
+    p.add_argument(
+        "--explain",
+        nargs="?",
+        const="before",
+        default=None,
+        choices=["before", "after"],
+        help="text-writing raters also write an explanation: 'before' (the default) a short rationale, then "
+        "the answer scored after it; 'after' the answer, then an explanation of it",
+    )

@@ -19,6 +19,7 @@ and the full training text is ``render_input(ex) + SEPARATOR + render_target(ex)
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -66,13 +67,37 @@ def render_prompt(ex: Example) -> str:
     return render_input(ex) + SEPARATOR + EVALUATION_HEADER + "\n"
 
 
-def render_label_prefix(ex: Example) -> str:
+def render_label_prefix(ex: Example, rationale: str | None = None) -> str:
     """The shared prefix for scoring a closed label space: every label is scored as ``" " + label``.
 
     Why the space belongs to the label: BPE tokenizers (SmolLM2, Llama, Gemma) merge the leading space
     into the label token (" A", " No"), which is the token a trained model emits after ``answer:``.
+    ``rationale``: what the judge wrote first (``--explain before``, `explain_first`): the labels are then
+    scored after its ``explanation:`` line, so the rationale can inform the answer.
     """
-    return render_prompt(ex) + "answer:"
+    if rationale is None:
+        return render_prompt(ex) + "answer:"
+    return render_prompt(ex) + _field_line(RATIONALE_FIELD, rationale) + "\nanswer:"
+
+
+# The EVALUATION field a rationale is written in: the paper's name for it, the one tasks with an explanation
+# target already use (so a judge trained on them writes it the same way).
+RATIONALE_FIELD = "explanation"
+
+
+def explain_first(ex: Example) -> Example:
+    """``ex`` asking for a rationale before the answer: ``output_fields`` with ``explanation`` first
+    (``explanation, answer``), so INSTRUCTIONS announce the order the judge writes in."""
+    rest = tuple(f for f in ex.output_fields if f != RATIONALE_FIELD)
+    return dataclasses.replace(ex, output_fields=(RATIONALE_FIELD, *rest))
+
+
+def explain_after(ex: Example) -> Example:
+    """``ex`` asking for an explanation after the answer (``--explain after``): ``explanation`` appended to
+    ``output_fields`` unless the task has it already."""
+    if RATIONALE_FIELD in ex.output_fields:
+        return ex
+    return dataclasses.replace(ex, output_fields=(*ex.output_fields, RATIONALE_FIELD))
 
 
 # --------------------------------------------------------------------------------------- parsing
@@ -149,3 +174,19 @@ def parse_evaluation(
             return ParsedEvaluation(fields, failure=f"answer {bad[:40]!r} is not one of {list(labels)}")
         fields["answer"] = label
     return ParsedEvaluation(fields)
+
+
+_ANSWER_LINE = re.compile(r"^\s*\**\s*answer\s*\**\s*:(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+def split_rationale(text: str) -> tuple[str, str | None]:
+    """What a judge wrote after ``explanation:`` (``--explain before``) → (the rationale, the value of the
+    ``answer:`` line it went on to write, or None).
+
+    The rationale ends at its first blank line or at the ``answer:`` line, whichever comes first: a
+    bounded generation that ran on keeps only its first paragraph (the after mode cuts the same way).
+    """
+    m = _ANSWER_LINE.search(text)
+    body = text[: m.start()] if m else text
+    rationale = body.strip().split("\n\n")[0].strip()
+    return rationale, (m.group(1).strip() if m else None)

@@ -25,6 +25,7 @@ never import training); torch is imported where it is used.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -203,17 +204,26 @@ class LabelScorer:
     def device(self):
         return next(self.model.parameters()).device
 
-    def __call__(self, examples: Sequence[Example]) -> list[Scored]:
-        """One `Scored` per example (each with a closed label space), in order."""
+    def __call__(
+        self, examples: Sequence[Example], rationales: Sequence[str | None] | None = None
+    ) -> list[Scored]:
+        """One `Scored` per example (each with a closed label space), in order. ``rationales``: per example,
+        text the judge wrote before its answer (``--explain before``): the labels are scored after it
+        (`render_label_prefix`)."""
         import torch
 
         if not examples:
             return []
+        rationales = list(rationales) if rationales is not None else [None] * len(examples)
         with torch.no_grad():
-            return self._seq2seq(list(examples)) if self.is_seq2seq else self._causal(list(examples))
+            if self.is_seq2seq:
+                return self._seq2seq(list(examples), rationales)
+            return self._causal(list(examples), rationales)
 
     # ------------------------------------------------------------------------------ causal
-    def causal_rows(self, examples: list[Example]) -> tuple[list[_Row], list[bool]]:
+    def causal_rows(
+        self, examples: list[Example], rationales: Sequence[str | None] | None = None
+    ) -> tuple[list[_Row], list[bool]]:
         """The forward rows of ``examples`` (one per example when every label is one token after the shared
         prefix, else one per label) and each example's truncated flag."""
         rows: list[_Row] = []
@@ -221,7 +231,8 @@ class LabelScorer:
         for e, ex in enumerate(examples):
             common, rest = label_ids(self.tokenizer, ex.labels)
             budget = self.max_length - len(common) - max(len(t) for t in rest)
-            _, prefix, tr = fit_ids(ex, self.tokenizer, render_label_prefix, budget, self.strategy)
+            render = functools.partial(render_label_prefix, rationale=rationales[e] if rationales else None)
+            _, prefix, tr = fit_ids(ex, self.tokenizer, render, budget, self.strategy)
             truncated.append(tr)
             prefix = prefix + common
             last = len(prefix) - 1
@@ -233,8 +244,8 @@ class LabelScorer:
                     rows.append(_Row(e, prefix + t[:-1], [(last + n, tok, k) for n, tok in enumerate(t)]))
         return rows, truncated
 
-    def _causal(self, examples: list[Example]) -> list[Scored]:
-        rows, truncated = self.causal_rows(examples)
+    def _causal(self, examples: list[Example], rationales: list[str | None]) -> list[Scored]:
+        rows, truncated = self.causal_rows(examples, rationales)
         totals = [[0.0] * len(ex.labels) for ex in examples]
         for row, values in self._run_rows(rows):
             for (_, _, k), v in zip(row.reads, values, strict=True):
@@ -408,7 +419,7 @@ class LabelScorer:
         return project_fp32(self.model, hidden, weight)
 
     # ----------------------------------------------------------------------------- seq2seq
-    def _seq2seq(self, examples: list[Example]) -> list[Scored]:
+    def _seq2seq(self, examples: list[Example], rationales: list[str | None]) -> list[Scored]:
         """Encoder input = `render_input` (its budget is ``max_length``: the label is on the decoder side);
         decoder = the rest of `render_label_prefix` ("EVALUATION:\\nanswer:") then ``" " + label``, one row per
         label. Encoder rows are right-padded *with* a mask: the encoder attends both ways."""
@@ -423,7 +434,9 @@ class LabelScorer:
             for e, ex in enumerate(chunk):
                 _, enc, tr = fit_ids(ex, self.tokenizer, render_input, self.max_length, self.strategy)
                 truncs.append(tr)
-                head_text = render_label_prefix(ex)[len(render_input(ex)) :].lstrip()
+                # A rationale is decoder-side text, like the answer after it.
+                prefix = render_label_prefix(ex, rationale=rationales[start + e])
+                head_text = prefix[len(render_input(ex)) :].lstrip()
                 head = self.tokenizer(head_text, add_special_tokens=False, verbose=False).input_ids
                 for k, lab in enumerate(ex.labels):
                     enc_rows.append(enc)

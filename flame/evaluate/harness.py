@@ -564,6 +564,9 @@ def _prediction_row(rater, bench: Benchmark, subset, ex: Example, j, cols, k) ->
         row["members"] = members
     if jd.get("raw") is not None:
         row["raw"] = jd["raw"]
+    explanation = (jd.get("fields") or {}).get("explanation")
+    if explanation:  # --explain: the judge's rationale, shown per prediction in report.html
+        row["explanation"] = explanation
     return row
 
 

@@ -622,6 +622,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;p
 th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}tr.group td{font-weight:bold;background:#fafafa}
 .ci{color:#777;font-size:11px}.dis{border:1px solid #ddd;border-radius:4px;padding:6px 10px;margin:8px 0}
 .dis pre{white-space:pre-wrap;background:#f8f8f8;padding:4px;max-height:14em;overflow:auto;font-size:12px}
+.why{color:#444;font-style:italic;white-space:pre-wrap;margin:2px 0 4px 1em}
 .wrong{color:#b00}.right{color:#070}img{max-width:100%}
 td.beats{background:#e3f4e3;font-weight:bold}td.loses{background:#f8e1e1;font-weight:bold}
 """
@@ -775,8 +776,10 @@ def html_report(results: Results, plots: dict[str, Path] | None = None) -> str:
         parts.append("<ul>")
         for p in item["predictions"]:
             cls = "right" if p.get("correct", 0) >= 1 else "wrong"
+            # A rationale (--explain) is the judge's own text: escaped like every input shown here.
+            why = f"<div class='why'>{e(p['explanation'])}</div>" if p.get("explanation") else ""
             parts.append(
-                f"<li class='{cls}'>{e(p['rater'])}: {e(str(p.get('prediction')))} ({e(_probs(p))})</li>"
+                f"<li class='{cls}'>{e(p['rater'])}: {e(str(p.get('prediction')))} ({e(_probs(p))}){why}</li>"
             )
         parts.append("</ul></div>")
     parts.append(

@@ -19,6 +19,7 @@ inside the factories.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +104,7 @@ def _baseline(cls_name: str):
 def _jury(arg: str, **options) -> BaseRater:
     from flame.raters.jury import build_jury
 
-    return build_jury(arg, load_rater, **options)
+    return build_jury(arg, _build, **options)  # members unwarned: load_rater speaks once for the jury
 
 
 for _form in (
@@ -158,9 +159,22 @@ def parse_spec(spec: str) -> tuple[SpecForm, str]:
 
 
 def load_rater(spec: str = DEFAULT_RATER, **options: Any) -> BaseRater:
-    """Build a rater from its spec. Options: swap, seed, explain; model raters also max_length, batch_size,
-    dtype, threads, max_new_tokens; API raters api_key_env, concurrency, timeout, max_retries, backoff;
-    a jury combine (mean or majority) and cache (its members' cache file), the rest going to its members."""
+    """Build a rater from its spec. Options: swap, seed, explain ("before": a rationale, then the answer;
+    "after"; True means "before"); model raters also max_length, batch_size, dtype, threads, max_new_tokens;
+    API raters api_key_env, concurrency, timeout, max_retries, backoff; a jury combine (mean or majority) and
+    cache (its members' cache file), the rest going to its members. A rater that writes no text, asked to
+    explain, says so in one line on stderr and judges without."""
+    rater = _build(spec, **options)
+    unable = rater.cannot_explain()
+    if unable:
+        # One line, not silence: a baseline or an encoder judge writes no text, so it has nothing to explain.
+        who = f"rater {unable[0]}" if unable == [rater.spec] else f"{rater.spec}: members {', '.join(unable)}"
+        print(f"warning: {who} cannot explain: --explain ignored", file=sys.stderr)
+        rater.drop_explain()
+    return rater
+
+
+def _build(spec: str, **options: Any) -> BaseRater:
     form, arg = parse_spec(spec)
     options = {k: v for k, v in options.items() if v is not None}
     return form.build(arg, **options)

@@ -7,6 +7,7 @@ pairwise examples and the embedding API: ``compare``, ``score``, ``classify`` an
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -21,6 +22,22 @@ from flame.types import Example, Judgment, TaskType
 
 class RaterError(FlameError, RuntimeError):
     """A rater could not judge (unreachable endpoint, missing model package ...): one clear message."""
+
+
+EXPLAIN_MODES = ("before", "after")
+
+
+def explain_mode(value: Any) -> str | None:
+    """An ``explain`` option as a mode: ``"before"`` (a rationale, then the answer scored after it),
+    ``"after"`` (the answer, then an explanation of it) or None (no text). ``True`` means ``"before"``, the
+    order generative judges (Prometheus, JudgeLM) are used in; ``False`` and None mean no explanation."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "before"
+    if isinstance(value, str) and value.strip().lower() in EXPLAIN_MODES:
+        return value.strip().lower()
+    raise RaterError(f"explain must be one of {', '.join(EXPLAIN_MODES)} (or true/false), not {value!r}")
 
 
 class UnknownOptionError(RaterError, TypeError):
@@ -194,13 +211,17 @@ class BaseRater:
     """
 
     spec: str = "base"
+    # Whether this rater writes text, so that ``explain`` means something to it (`cannot_explain`).
+    explains: bool = False
 
-    def __init__(self, *, swap: bool = False, seed: int = 0, explain: bool = False, **options: Any):
+    def __init__(
+        self, *, swap: bool = False, seed: int = 0, explain: bool | str | None = False, **options: Any
+    ):
         if options:
             raise UnknownOptionError(f"{type(self).__name__}: unknown options {sorted(options)}")
         self.swap = swap
         self.seed = seed
-        self.explain = explain
+        self.explain = explain_mode(explain)  # "before", "after" or None
         self.n_judged = 0  # examples (single orders) this rater has judged; the resume test reads it
 
     # -- what subclasses provide
@@ -220,7 +241,33 @@ class BaseRater:
         }
 
     def scoring_options(self) -> dict[str, Any]:
-        return {"swap": self.swap, "seed": self.seed, "explain": self.explain}
+        # No explanation and "after" keep the values (False, True) the key had before "before" existed, so
+        # judgments cached then stay valid; "before" gets a key of its own.
+        explain = {None: False, "after": True}.get(self.explain, self.explain)
+        return {"swap": self.swap, "seed": self.seed, "explain": explain}
+
+    # -- explanations
+    def cannot_explain(self) -> list[str]:
+        """Specs of the raters here asked to explain that cannot (no text generation): `load_rater` says so
+        in one line and turns their ``explain`` off, so the flag is never ignored in silence."""
+        return [self.spec] if self.explain and not self.explains else []
+
+    def drop_explain(self) -> None:
+        """Turn ``explain`` off where it cannot be honoured (this rater; a jury's members)."""
+        if not self.explains:
+            self.explain = None
+
+    def with_explain(self, mode: bool | str | None) -> BaseRater:
+        """This rater with another explain mode, sharing its model (a shallow copy; itself when the mode is
+        the same). The service judges a request's ``explain`` option with it."""
+        mode = explain_mode(mode)
+        if mode == self.explain:
+            return self
+        if mode and not self.explains:
+            raise RaterError(f"rater {self.spec} cannot explain (it writes no text)")
+        other = copy.copy(self)
+        other.explain = mode
+        return other
 
     # -- batched judging
     def judge(self, examples: Sequence[Example]) -> list[Judgment]:

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET, int_range
+from flame.cliargs import NON_NEGATIVE_INT, POSITIVE_INT, TOKEN_BUDGET, add_explain_argument, int_range
 from flame.data.files import FORMATS
 from flame.errors import CliError, run_command
 from flame.raters import DEFAULT_RATER
@@ -39,7 +39,7 @@ def add_rate_parser(subparsers) -> argparse.ArgumentParser:
         "--out", required=True, help="output JSONL: id, prediction, probs, parse_failure[, expected_score]"
     )
     p.add_argument("--swap", action="store_true", help="pairwise: judge both orders and average P(A)")
-    p.add_argument("--explain", action="store_true", help="also generate the explanation field")
+    add_explain_argument(p)
     p.add_argument("--batch-size", type=POSITIVE_INT, default=8)
     p.add_argument("--limit", type=POSITIVE_INT, help="rate only the first N examples")
     p.add_argument(

@@ -3,19 +3,28 @@
 Closed label spaces are scored, not sampled, by `flame.scoring.LabelScorer` (the scorer in-training
 evaluation and tail-patch use too): summed log-probabilities of ``" " + label`` after `render_label_prefix`,
 a softmax over labels. Long inputs are cut by `flame.truncation` (the middle of the longest CONTEXT field).
-Generation (greedy, bounded) is used for generative tasks and for ``--explain``.
+Generation (greedy, bounded by ``max_new_tokens``) is used for generative tasks and for ``--explain``:
+``before`` writes a rationale first (``explanation:``) and scores the labels after it; ``after`` scores the
+labels, then continues ``answer: <prediction>`` with an explanation.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from flame.format import render_label_prefix, render_prompt
+from flame.format import (
+    RATIONALE_FIELD,
+    explain_after,
+    explain_first,
+    normalize_label,
+    render_label_prefix,
+    render_prompt,
+    split_rationale,
+)
 from flame.raters.base import BaseRater, RaterError, judgment_from_probs, judgment_from_text, softmax
 from flame.scoring import LabelScorer, no_progress_bars
 from flame.truncation import Strategy, fit_ids
@@ -47,6 +56,7 @@ class HFRater(BaseRater):
     # How long inputs are shortened (`flame.truncation`): the rule training uses too. A class attribute, not an
     # option, until a second strategy exists (an option would then join `scoring_options`, the cache key).
     truncation: Strategy | str = "middle"  # a name in flame.truncation.STRATEGIES, or a strategy
+    explains = True
 
     def __init__(
         self,
@@ -150,6 +160,10 @@ class HFRater(BaseRater):
             "max_new_tokens": self.max_new_tokens if self.explain else None,
         }
 
+    def with_explain(self, mode):
+        self._scorer()  # made before the copy, so that both share it (and its fp32 head)
+        return super().with_explain(mode)
+
     # ------------------------------------------------------------------------------- helpers
     def _encode(self, text: str, special: bool = True) -> list[int]:
         return self.tokenizer(text, add_special_tokens=special, verbose=False).input_ids
@@ -174,9 +188,10 @@ class HFRater(BaseRater):
         generative = [i for i, ex in enumerate(examples) if ex.labels is None]
         with torch.inference_mode(), self._autocast():
             if scored:
-                for i, j in zip(scored, self._score([examples[i] for i in scored]), strict=True):
+                score = self._rationale_first if self.explain == "before" else self._score
+                for i, j in zip(scored, score([examples[i] for i in scored]), strict=True):
                     out[i] = j
-            if self.explain and scored:
+            if self.explain == "after" and scored:
                 self._add_explanations([examples[i] for i in scored], [out[i] for i in scored])
             if generative:
                 texts, truncs = self._generate([examples[i] for i in generative], render_prompt)
@@ -199,13 +214,34 @@ class HFRater(BaseRater):
             )
         return self._label_scorer
 
-    def _score(self, examples: list[Example]) -> list[Judgment]:
+    def _score(
+        self, examples: list[Example], rationales: list[str] | None = None, asked: list[Example] | None = None
+    ) -> list[Judgment]:
+        """Judgments from label probabilities; ``asked`` (the examples as the judge saw them, rationale field
+        first) are scored after their ``rationales`` where given."""
         out = []
-        for ex, scored in zip(examples, self._scorer()(examples), strict=True):
+        for ex, scored in zip(examples, self._scorer()(asked or examples, rationales), strict=True):
             probs = dict(zip(ex.labels, softmax(scored.logprobs), strict=True))
             j = judgment_from_probs(ex, probs, self.seed, truncated=scored.truncated)
             j.metadata["logprobs"] = dict(zip(ex.labels, scored.logprobs, strict=True))
             out.append(j)
+        return out
+
+    def _rationale_first(self, examples: list[Example]) -> list[Judgment]:
+        """``--explain before``: write ``explanation:`` (greedy, at most ``max_new_tokens``), then score the
+        labels after it, so the rationale can inform the answer. One generation per example, no resampling:
+        the scored labels always give an answer; an ``answer:`` line the judge wrote itself is kept in
+        ``metadata["generated_answer"]`` (None where it wrote none or one outside the label space)."""
+        asked = [explain_first(ex) for ex in examples]
+        texts, truncs = self._generate(asked, render_prompt, [f"{RATIONALE_FIELD}:"] * len(asked))
+        split = [split_rationale(t) for t in texts]
+        out = self._score(examples, [r for r, _ in split], asked)
+        for ex, j, text, (rationale, answer), tr in zip(examples, out, texts, split, truncs, strict=True):
+            j.fields[RATIONALE_FIELD] = rationale
+            j.raw = f"{RATIONALE_FIELD}:{text}"
+            j.truncated = j.truncated or tr
+            j.metadata["explain"] = "before"
+            j.metadata["generated_answer"] = normalize_label(answer, ex.labels) if answer else None
         return out
 
     def _label_logits(self, ids, keep):
@@ -254,17 +290,15 @@ class HFRater(BaseRater):
         return texts, truncs
 
     def _add_explanations(self, examples: list[Example], judgments: list[Judgment]) -> None:
-        """``--explain``: continue ``answer: <prediction>`` and parse the rest of the EVALUATION block."""
+        """``--explain after``: continue ``answer: <prediction>`` and parse the rest of the EVALUATION block."""
         need = [
-            (ex, j) for ex, j in zip(examples, judgments, strict=False) if "explanation" in ex.output_fields
+            (ex, j) for ex, j in zip(examples, judgments, strict=False) if RATIONALE_FIELD in ex.output_fields
         ]
         if not need:
-            need = [
-                (dataclasses.replace(ex, output_fields=(*ex.output_fields, "explanation")), j)
-                for ex, j in zip(examples, judgments, strict=False)
-            ]
-        suffixes = [f" {j.prediction}\nexplanation:" for _, j in need]
+            need = [(explain_after(ex), j) for ex, j in zip(examples, judgments, strict=False)]
+        suffixes = [f" {j.prediction}\n{RATIONALE_FIELD}:" for _, j in need]
         texts, _ = self._generate([ex for ex, _ in need], render_label_prefix, suffixes)
         for (_, j), text in zip(need, texts, strict=False):
-            j.raw = f"answer: {j.prediction}\nexplanation:{text}"
-            j.fields["explanation"] = text.strip().split("\n\n")[0].strip()
+            j.raw = f"answer: {j.prediction}\n{RATIONALE_FIELD}:{text}"
+            j.fields[RATIONALE_FIELD] = text.strip().split("\n\n")[0].strip()
+            j.metadata["explain"] = "after"

@@ -150,7 +150,7 @@ class JuryRater(BaseRater):
         cache: str | Path | bool | None = None,
         swap: bool = False,
         seed: int = 0,
-        explain: bool = False,
+        explain: bool | str | None = False,
     ):
         if combine not in COMBINE:
             raise RaterError(f"jury combine must be one of {', '.join(COMBINE)}, not {combine!r}")
@@ -162,6 +162,26 @@ class JuryRater(BaseRater):
         self.spec = spec
         self._cache_path: Path | None | bool = None if cache is True else cache
         self._local = threading.local()  # SQLite connections belong to the thread that opened them
+
+    # -- explanations: the members' own (their identities carry the mode, so the jury's key does too)
+    @property
+    def explains(self) -> bool:
+        return any(m.explains for m in self.members)
+
+    def cannot_explain(self) -> list[str]:
+        return [spec for m in self.members for spec in m.cannot_explain()]
+
+    def drop_explain(self) -> None:
+        for m in self.members:
+            m.drop_explain()
+        self.explain = next((m.explain for m in self.members if m.explain), None)
+
+    def with_explain(self, mode) -> JuryRater:
+        other = super().with_explain(mode)
+        if other is not self:
+            other.members = [m.with_explain(mode) if m.explains else m for m in self.members]
+            other._local = threading.local()
+        return other
 
     # -- identity: the members' identities and weights and the rule, never the spelling of the spec
     def cache_identity(self) -> dict[str, Any]:
@@ -342,5 +362,5 @@ def build_jury(arg: str, load: Any, **options: Any) -> JuryRater:
         cache=cache,
         swap=bool(options.get("swap", False)),
         seed=int(options.get("seed", 0)),
-        explain=bool(options.get("explain", False)),
+        explain=options.get("explain", False),
     )

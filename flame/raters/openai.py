@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from flame.format import normalize_label, render_prompt
+from flame.format import RATIONALE_FIELD, explain_after, explain_first, normalize_label, render_prompt
 from flame.raters.base import BaseRater, RaterError, judgment_from_text
 from flame.types import Example, Judgment
 
@@ -24,6 +25,12 @@ RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
 class OpenAIRater(BaseRater):
+    """``explain``: ``before`` asks for ``explanation, answer`` (the rationale first, the answer and its
+    logprobs after it), ``after`` for ``answer, explanation``; one request either way, a reply that cannot be
+    parsed is a counted parse failure, never asked again."""
+
+    explains = True
+
     def __init__(
         self,
         model: str,
@@ -83,10 +90,16 @@ class OpenAIRater(BaseRater):
         self.parse_failures += sum(j.parse_failure for j in results)
         return list(results)
 
+    def _asked(self, ex: Example) -> Example:
+        """The example as the endpoint is asked it: with the explanation field where ``explain`` is on."""
+        if ex.labels is None or not self.explain:
+            return ex
+        return explain_first(ex) if self.explain == "before" else explain_after(ex)
+
     def _payload(self, ex: Example) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": "user", "content": render_prompt(ex)}],
+            "messages": [{"role": "user", "content": render_prompt(self._asked(ex))}],
             "temperature": 0,
             "max_tokens": self.max_tokens,
         }
@@ -128,10 +141,14 @@ class OpenAIRater(BaseRater):
             j.metadata["parse_error"] = "malformed response (no choices[0].message.content)"
             return j
         probs = label_probs_from_logprobs(text, choice.get("logprobs"), ex.labels) if ex.labels else None
-        j = judgment_from_text(ex, text, probs)
+        j = judgment_from_text(self._asked(ex), text, probs)
         if probs is not None and not j.parse_failure:
             j.metadata["probs_source"] = "logprobs"
             j.fields["answer"] = max(probs, key=probs.get)
+        if self.explain and ex.labels is not None:
+            j.metadata["explain"] = self.explain
+            if RATIONALE_FIELD in j.fields:
+                j.fields[RATIONALE_FIELD] = j.fields[RATIONALE_FIELD].split("\n\n")[0].strip()
         return j
 
 
@@ -147,9 +164,10 @@ def label_probs_from_logprobs(
     content = (logprobs or {}).get("content")
     if not content:
         return None
-    lower = text.lower()
-    at = lower.find("answer:")
-    start = at + len("answer:") if at >= 0 else 0
+    # The answer line, not a mention of "answer:" inside a rationale written before it.
+    line = re.search(r"^\s*\**\s*answer\s*\**\s*:", text, re.IGNORECASE | re.MULTILINE)
+    at = text.lower().find("answer:")
+    start = line.end() if line else (at + len("answer:") if at >= 0 else 0)
     offset = 0
     chosen = None
     for item in content:

@@ -65,7 +65,14 @@ from flame.serve.rewards import (
     reward_body,
     reward_examples,
 )
-from flame.serve.schemas import RequestError, item_chars, item_to_example, parse_chat_request, parse_items
+from flame.serve.schemas import (
+    RequestError,
+    item_chars,
+    item_to_example,
+    parse_chat_request,
+    parse_explain,
+    parse_items,
+)
 from flame.serve.security import KeyChecker, check_bind, log_event, parse_api_keys, setup_logging
 from flame.types import Example, TaskType
 
@@ -290,6 +297,7 @@ class ServiceState:
             logger=logger,
         )
         self.reports_root = Path(settings.reports_dir).resolve() if settings.reports_dir else None
+        self.variants: dict[str | None, Any] = {}  # explain mode → rater variant (`explaining_rater`)
         self._rid = 0
         self.started = time.time()
 
@@ -448,14 +456,38 @@ def judge_examples(body: Any, settings: Settings) -> tuple[list[Example], bool, 
     return examples, many, return_input
 
 
+def explaining_rater(state: ServiceState, body: Any):
+    """The rater variant a judge body's ``explain`` asks for (None: the service's own rater and mode).
+
+    One variant per mode, made once (`BaseRater.with_explain`: it shares the model, and its scorer once made),
+    so requests asking the same mode share batches and cache entries."""
+    try:
+        mode = parse_explain(body)
+    except RequestError as e:
+        raise ApiError(e.status, str(e), "invalid_item") from None
+    if mode is None:
+        return None
+    if mode and not getattr(state.rater, "explains", False):
+        raise ApiError(400, f"the rater {state.spec} cannot explain (it writes no text)", "cannot_explain")
+    if not hasattr(state.rater, "with_explain"):
+        return None  # explain: false, to a rater that never explains
+    key = "before" if mode is True else mode or None
+    if key not in state.variants:
+        state.variants[key] = state.rater.with_explain(key)
+    variant = state.variants[key]
+    return None if variant is state.rater else variant
+
+
 async def judge(request: Request):
     state = authorize(request)
-    examples, many, return_input = judge_examples(await read_json(request), state.settings)
+    body = await read_json(request)
+    examples, many, return_input = judge_examples(body, state.settings)
+    rater = explaining_rater(state, body)
     note(request, items=len(examples))
     if state.settings.log_texts:
         note(request, texts=[render_input(ex) for ex in examples])
     rid = state.batcher.new_request()
-    results: list[JudgeResult] = await run_batched(request, lambda: state.batcher.judge(examples, rid))
+    results: list[JudgeResult] = await run_batched(request, lambda: state.batcher.judge(examples, rid, rater))
     note(request, cached=sum(r.cached for r in results))
     rows = [judgment_row(ex, r, return_input) for ex, r in zip(examples, results, strict=True)]
     if many:
@@ -679,6 +711,8 @@ def judgment_row(ex: Example, result: JudgeResult, return_input: bool) -> dict[s
     extra = {k: v for k, v in j.fields.items() if k != "answer"}
     if extra:
         row["fields"] = extra
+    if j.fields.get("explanation") is not None:  # the rationale (explain), where clients look first
+        row["explanation"] = j.fields["explanation"]
     row["cached"] = result.cached
     if return_input:
         row["input"] = render_input(ex)

@@ -60,6 +60,7 @@ class Job:
     request: int
     future: asyncio.Future
     enqueued: float = field(default_factory=time.monotonic)
+    rater: Any = None  # "judge": the rater variant to judge with (a request's explain mode); None: the rater
 
 
 @dataclass
@@ -161,7 +162,9 @@ class MicroBatcher:
     def new_request(self) -> int:
         return next(self._ids)
 
-    def submit(self, kind: str, payloads: Sequence[Any], request: int) -> list[asyncio.Future]:
+    def submit(
+        self, kind: str, payloads: Sequence[Any], request: int, rater: Any = None
+    ) -> list[asyncio.Future]:
         """Queue a request's items (all or none); returns one future per item."""
         if len(self._stuck) >= self.max_stuck_calls:
             raise RaterStuck(self._stuck_message())
@@ -171,15 +174,19 @@ class MicroBatcher:
         futures = []
         for p in payloads:
             fut = loop.create_future()
-            self._pending.append(Job(kind, p, request, fut))
+            self._pending.append(Job(kind, p, request, fut, rater=rater))
             futures.append(fut)
         self._depth += len(payloads)
         self._set_depth()
         self._wake.set()
         return futures
 
-    async def judge(self, examples: Sequence[Example], request: int | None = None) -> list[JudgeResult]:
-        futures = self.submit("judge", examples, request or self.new_request())
+    async def judge(
+        self, examples: Sequence[Example], request: int | None = None, rater: Any = None
+    ) -> list[JudgeResult]:
+        """``rater``: a variant of the rater (``rater.with_explain``) sharing its model; its judgments are
+        cached under its own identity, and it runs on the same worker thread, in turn with the batches."""
+        futures = self.submit("judge", examples, request or self.new_request(), rater)
         return await _gather_or_cancel(futures)
 
     async def rewards(self, pairs: Sequence[tuple[str, str]], request: int | None = None) -> list[float]:
@@ -343,10 +350,30 @@ class MicroBatcher:
         return scores
 
     def _judge_jobs(self, jobs: list[Job]) -> list[Any]:
+        """Each rater variant's jobs as one group (one rater call per variant in a batch)."""
+        variants: dict[int, list[int]] = {}
+        for i, job in enumerate(jobs):
+            variants.setdefault(id(job.rater), []).append(i)
+        out: list[Any] = [None] * len(jobs)
+        for members in variants.values():
+            rater = jobs[members[0]].rater or self.rater
+            for i, r in zip(members, self._judge_group(rater, [jobs[i] for i in members]), strict=True):
+                out[i] = r
+        return out
+
+    def _variant_key(self, rater) -> str | None:
+        if rater is self.rater or self._rkey is None:
+            return self._rkey
+        from flame.raters.cache import rater_key
+
+        return rater_key(rater.cache_identity())
+
+    def _judge_group(self, rater, jobs: list[Job]) -> list[Any]:
         from flame.raters.cache import example_key
 
         db = self._cache()
-        keys = [example_key(self._rkey, job.payload) if db else str(i) for i, job in enumerate(jobs)]
+        rkey = self._variant_key(rater)
+        keys = [example_key(rkey, job.payload) if db else str(i) for i, job in enumerate(jobs)]
         found = db.get_many(keys) if db else {}
         todo: dict[str, int] = {}  # key → first job index (duplicates in a batch are judged once)
         for i, k in enumerate(keys):
@@ -360,7 +387,7 @@ class MicroBatcher:
             self.metrics.items.inc("rater", by=len(keys) - n_hit)
         judged: dict[str, Any] = {}
         if todo:
-            judged = self._rate([(k, jobs[i]) for k, i in todo.items()], db)
+            judged = self._rate(rater, rkey, [(k, jobs[i]) for k, i in todo.items()], db)
         results = []
         for k in keys:
             if k in found:
@@ -371,10 +398,10 @@ class MicroBatcher:
                 results.append(JudgeResult(judged[k], cached=False))
         return results
 
-    def _rate(self, todo: list[tuple[str, Job]], db) -> dict[str, Any]:
+    def _rate(self, rater, rkey, todo: list[tuple[str, Job]], db) -> dict[str, Any]:
         """Judge in one call; if it raises, once more per request, so one bad request fails alone."""
         try:
-            return self._call_rater(todo, db)
+            return self._call_rater(rater, rkey, todo, db)
         except Exception as e:
             requests = sorted({job.request for _, job in todo})
             if len(requests) == 1:
@@ -390,19 +417,21 @@ class MicroBatcher:
         for r in requests:
             part = [(k, job) for k, job in todo if job.request == r]
             try:
-                out.update(self._call_rater(part, db))
+                out.update(self._call_rater(rater, rkey, part, db))
             except Exception as e:
                 out.update({k: self._failure(e, len(part)) for k, _ in part})
         return out
 
-    def _call_rater(self, todo: list[tuple[str, Job]], db) -> dict[str, Judgment]:
+    def _call_rater(self, rater, rkey, todo: list[tuple[str, Job]], db) -> dict[str, Judgment]:
         with self.metrics.lock:
             self.metrics.batch_size.observe(len(todo))
-        judgments = self.rater.judge([job.payload for _, job in todo])
+        judgments = rater.judge([job.payload for _, job in todo])
         if len(judgments) != len(todo):
             raise RuntimeError(f"the rater returned {len(judgments)} judgments for {len(todo)} examples")
         if db is not None:
-            db.put_many(self._rkey, [(k, j) for (k, _), j in zip(todo, judgments, strict=True)])
+            if rkey != self._rkey:
+                db.register(rkey, rater.cache_identity())
+            db.put_many(rkey, [(k, j) for (k, _), j in zip(todo, judgments, strict=True)])
         return {k: j for (k, _), j in zip(todo, judgments, strict=True)}
 
     def _failure(self, e: Exception, n: int) -> RaterFailed:

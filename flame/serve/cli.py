@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flame.cliargs import NON_NEGATIVE_INT, PORT, POSITIVE_FLOAT, POSITIVE_INT, TOKEN_BUDGET, float_range
+from flame.cliargs import (
+    NON_NEGATIVE_INT,
+    PORT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    TOKEN_BUDGET,
+    add_explain_argument,
+    float_range,
+)
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -28,6 +36,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=PORT, default=8080)
     p.add_argument("--swap", action="store_true", help="judge pairwise items in both orders and average")
+    add_explain_argument(p)  # the service's default; a /v1/judge request's "explain" overrides it
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=None, help="tie-breaking seed of the rater")
     p.add_argument(
         "--batch-size", type=POSITIVE_INT, default=None, help="rows per forward pass inside the model rater"
@@ -110,7 +119,12 @@ def cmd_serve(args) -> int:
     from flame.raters import load_rater
 
     rater = load_rater(
-        args.rater, swap=args.swap, seed=args.seed, batch_size=args.batch_size, max_length=args.max_length
+        args.rater,
+        swap=args.swap,
+        seed=args.seed,
+        explain=args.explain,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
     )
     from flame.serve.app import run_server
 

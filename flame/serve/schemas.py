@@ -7,6 +7,8 @@ An item of ``POST /v1/judge`` has the shape of one row of a benchmark file (`fla
     {"type": "classification", "fields": {...}, "labels": [...], "instruction"}
     {"task": NAME, "fields": {...}}                      a registered task's INSTRUCTIONS and labels
 
+and the body may carry ``"explain": "before" | "after" | true | false`` (a rationale with each judgment).
+
 Why the benchmark-file builders do the conversion: an item sent to the service then renders to the very
 text that ``flame rate FILE`` renders for the same row, so both hit the same judgment-cache entry and give
 the same probabilities. Pydantic checks types and limits first, so every error names the field.
@@ -169,7 +171,7 @@ def parse_items(body: Any, max_items: int) -> tuple[list[_Item], bool, bool]:
     if not isinstance(return_input, bool):
         raise RequestError("return_input: must be true or false")
     if "items" in body:
-        extra = sorted(set(body) - {"items", "return_input"})
+        extra = sorted(set(body) - {"items", *REQUEST_OPTIONS})
         if extra:
             raise RequestError(f"unknown top-level field(s) next to 'items': {', '.join(extra)}")
         raw = body["items"]
@@ -180,8 +182,23 @@ def parse_items(body: Any, max_items: int) -> tuple[list[_Item], bool, bool]:
         if len(raw) > max_items:
             raise RequestError(f"items: {len(raw)} items exceed the limit of {max_items} per request", 413)
         return [parse_item(x, f"items[{i}]") for i, x in enumerate(raw)], True, return_input
-    item = {k: v for k, v in body.items() if k != "return_input"}
+    item = {k: v for k, v in body.items() if k not in REQUEST_OPTIONS}
     return [parse_item(item, "")], False, return_input
+
+
+# Top-level options of a /v1/judge body, next to "items" or to one item's own fields.
+REQUEST_OPTIONS = ("return_input", "explain")
+
+
+def parse_explain(body: Any) -> str | bool | None:
+    """A judge body's ``explain``: ``"before"``, ``"after"``, true (before), false (none) or None (not given:
+    the service's default)."""
+    value = body.get("explain") if isinstance(body, dict) else None
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("before", "after"):
+        return value
+    raise RequestError("explain: must be 'before', 'after', true or false")
 
 
 def parse_item(obj: Any, where: str) -> _Item:

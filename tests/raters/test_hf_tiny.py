@@ -119,7 +119,7 @@ def test_overlong_input_is_truncated_in_the_middle_and_flagged(tiny_dir):
 
 
 def test_generative_and_explain(tiny_dir):
-    r = load_rater(f"hf:{tiny_dir}", dtype="fp32", max_new_tokens=6, explain=True)
+    r = load_rater(f"hf:{tiny_dir}", dtype="fp32", max_new_tokens=6, explain="after")
     gen = Example(
         task="t/gen",
         task_type=TaskType.GENERATIVE,
