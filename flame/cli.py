@@ -92,17 +92,35 @@ def cmd_tasks_show(args) -> int:
     return 0
 
 
+def _print_derived(tasks) -> None:
+    from flame.data.catalog import DERIVED_COLUMNS, derived_rows
+    from flame.data.pairs import derived_stats
+
+    rows = derived_rows([derived_stats(t) for t in tasks])
+    print(
+        "\npairs derived from pointwise prompts with two or more rated responses (train/dev/test; higher human "
+        "score preferred, ties skipped, max(6, n) pairs per prompt of n responses):"
+    )
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(DERIVED_COLUMNS)]
+    for r in (DERIVED_COLUMNS, *rows):
+        print("  " + "  ".join(f"{v:<{w}}" for v, w in zip(r, widths, strict=True)).rstrip())
+    total = sum(int(r[3].split("/")[0]) for r in rows)
+    print(f"  {len(rows)} derived tasks, {total} training pairs (before decontamination)")
+
+
 def cmd_tasks_stats(args) -> int:
     from flame.data.catalog import counts, plot_counts, task_record
     from flame.data.collection import build_collection
 
     tasks = _selected_tasks(args)
     builds = build_collection(tasks)
-    records = [task_record(t, builds[t.name]) for t in tasks]
+    derived = [t for t in tasks if t.derived_from]
+    records = [task_record(t, builds[t.name]) for t in tasks if not t.derived_from]
     train = [r for r in records if not r["eval_only"]]
     print(
         f"{len(records)} tasks over {len({r['dataset'] for r in records})} datasets; "
         f"{len(train)} training tasks, {len(records) - len(train)} held out"
+        + (f"; {len(derived)} derived pair tasks (below, not counted here)" if derived else "")
     )
     for key in ("type", "capability"):
         data = counts(records, key)
@@ -110,6 +128,8 @@ def cmd_tasks_stats(args) -> int:
         print(f"\ntraining judgments by {key}:")
         for name, v in data.items():
             print(f"  {name:<20} {v['tasks']:>4} tasks {v['rows']:>9} rows {100 * v['rows'] / total:6.1f}%")
+    if derived:
+        _print_derived(derived)
     if args.plot:
         print(f"\nwrote {plot_counts(records, Path(args.plot))}")
     return 0

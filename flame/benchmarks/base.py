@@ -134,7 +134,10 @@ class Benchmark:
         return [
             t.name
             for t in tasks.values()
-            if t.dataset in self.datasets and t.task_type == self.task_type and t.eval_only == self.eval_only
+            if t.dataset in self.datasets
+            and t.task_type == self.task_type
+            and t.eval_only == self.eval_only
+            and t.derived_from is None  # derived pairs are the dataset's pointwise judgments again
         ]
 
     def load(self, limit: int | None = DEFAULT_LIMIT, seed: int = 0) -> BenchmarkData:

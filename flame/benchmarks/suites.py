@@ -115,7 +115,7 @@ def heldin_benchmarks() -> list[str]:
         {
             (t.dataset, TaskType(t.task_type))
             for t in load_all_tasks().values()
-            if not t.eval_only and t.task_type != TaskType.GENERATIVE
+            if not t.eval_only and t.task_type != TaskType.GENERATIVE and t.derived_from is None
         }
     )
     names = []

@@ -26,22 +26,47 @@ def task_record(task: Task, build: TaskBuild | None) -> dict[str, Any]:
         "skipped": {"bad": build.bad, "unlabeled": build.unlabeled} if build else None,
         "hub": task.hub.path if task.hub else None,
         "reference": task.reference,
+        "derived_from": task.derived_from,
     }
 
 
 def counts(
     records: list[dict[str, Any]], key: str, include_eval_only: bool = False
 ) -> dict[str, dict[str, int]]:
-    """Tasks and judgments per value of ``key`` (``type`` or ``capability``)."""
+    """Tasks and judgments per value of ``key`` (``type`` or ``capability``). Derived tasks are left out:
+    their rows repeat their source's judgments (``derived_rows`` lists them)."""
     tasks: Counter[str] = Counter()
     rows: Counter[str] = Counter()
     for r in records:
-        if r["eval_only"] and not include_eval_only:
+        if (r["eval_only"] and not include_eval_only) or r.get("derived_from"):
             continue
         tasks[r[key]] += 1
         rows[r[key]] += sum((r["rows"] or {}).values())
     order = [str(t) for t in TaskType] if key == "type" else list(CAPABILITIES)
     return {k: {"tasks": tasks[k], "rows": rows[k]} for k in order}
+
+
+DERIVED_COLUMNS = ("task", "from", "prompts", "pairs", "ties skipped", "capped", "dropped copies")
+
+
+def derived_rows(stats: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """Table rows of derived tasks' counts (``flame.data.pairs.derived_stats``), train/dev/test per cell."""
+
+    def splits(d: dict[str, int]) -> str:
+        return "/".join(str(d[s]) for s in ("train", "dev", "test"))
+
+    return [
+        (
+            s["task"],
+            s["source"],
+            splits(s["prompts"]),
+            splits(s["pairs"]),
+            splits(s["ties"]),
+            splits(s["capped"]),
+            str(sum(s["identical"].values()) + sum(s["conflicting"].values())),
+        )
+        for s in stats
+    ]
 
 
 def plot_counts(records: list[dict[str, Any]], path: Path) -> Path:

@@ -80,6 +80,8 @@ def _fingerprint(task: Task, root: Path) -> str:
         repr(task.split_fractions),
         repr(task.eval_only),
     ]
+    if task.derived_from:  # its rows are made from another task's rows: rebuild when that task's rows change
+        parts.append(_fingerprint(load_all_tasks().get(task.derived_from), root))
     for path in task.source.files(root):
         st = path.stat()
         parts.append(f"{path.relative_to(root)}:{st.st_size}:{int(st.st_mtime)}")
@@ -118,7 +120,11 @@ def iter_examples(task: Task, root: Path, build: TaskBuild) -> Iterator[tuple[Ex
             continue
         for ex, row in made:
             group = row.group if row.group is not None else next(iter(row.inputs.values()), "")
-            split = assign_split(group, task.split_fractions, task.eval_only)
+            split = row.split or assign_split(group, task.split_fractions, task.eval_only)
+            if split not in SPLITS or (task.eval_only and split != "test"):
+                raise ValueError(
+                    f"{task.name}/{ex.id}: split {split!r} (a held-out task's rows are test rows)"
+                )
             build.rows[split] += 1
             if ex.task_type != "generative":
                 labels[ex.answer] += 1

@@ -2,7 +2,9 @@
 
 Held-out benchmarks are whole datasets never trained on; on top of that, every training row whose
 prompt or document overlaps a held-out benchmark row is removed from training, and training rows that
-duplicate another training dataset are kept once (see ``flame.data.decontam``).
+duplicate another training dataset are kept once (see ``flame.data.decontam``). A derived task (pairs of a
+pointwise task's rows, ``flame.data.pairs``) is not indexed: its texts are its source's, and a pair is removed
+exactly when one of its two source rows is.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def overlap_report(
     import json as _json
 
     tasks = tasks if tasks is not None else load_all_tasks().values()
+    # Derived tasks stay out of the index (and of its cache key): their rows are their sources' texts, so the
+    # report, and what it removes from every other task, is the same with or without them.
+    tasks = [t for t in tasks if t.derived_from is None]
     builds = build_collection(tasks, progress=progress)
     path = _report_path(builds)
     if path.exists() and not force:
@@ -59,11 +64,19 @@ def overlap_report(
 
 
 def training_exclusions(report: OverlapReport | None = None) -> dict[str, set[str]]:
-    """{training task: example ids removed from training} (overlaps with held-out rows, duplicates)."""
+    """{training task: example ids removed from training} (overlaps with held-out rows, duplicates); a derived
+    task's pairs that use a removed row of its source are removed with it."""
+    from flame.data.pairs import derived_exclusions
+
     report = report or overlap_report(progress=False)
     out: dict[str, set[str]] = {}
     for task, example_id in (*report.contaminated, *report.duplicates):
         out.setdefault(task, set()).add(example_id)
+    for task in load_all_tasks().values():
+        if task.derived_from in out:
+            removed = derived_exclusions(task, out[task.derived_from])
+            if removed:
+                out[task.name] = removed
     return out
 
 

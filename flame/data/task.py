@@ -34,6 +34,8 @@ class Row:
     ``group`` names the text that all judgments of one prompt share (default: the first input field);
     rows of one group always land in the same split, so a dev or test article never leaks into training.
     ``metadata`` may hold a ``subset`` (benchmark subsets) and a raw ``score`` (for correlations).
+    ``split`` is set only by a derived task (``flame.data.pairs``): a pair made of two rows of its source task
+    keeps their split instead of drawing one from its own group, so no dev or test row reaches training.
     """
 
     inputs: dict[str, str]
@@ -41,6 +43,7 @@ class Row:
     metadata: dict[str, Any] = field(default_factory=dict)
     group: str | None = None
     extra_targets: dict[str, str] = field(default_factory=dict)
+    split: str | None = None
 
 
 # Licences that permit use for training and redistribution of derived models (the paper's data principle).
@@ -78,6 +81,11 @@ class Task:
     # The CONTEXT field that holds a reference answer (a gold answer, a reference implementation), when the
     # task shows one: `flame tasks list` marks these tasks. It names a field; it changes no rendered text.
     reference: str | None = None
+    # The task whose rows this one is made from (the pairs of a pointwise task, ``flame.data.pairs``). A derived
+    # task holds no new human judgment: the v1 mixtures, the held-in dev benchmarks, the overlap index and the
+    # judgment counts of `flame tasks stats` leave it out, and its rows inherit the source rows' splits and
+    # decontamination.
+    derived_from: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "task_type", TaskType(self.task_type))

@@ -7,6 +7,13 @@ from flame.data.mixtures import PAPER_CAP, Mixture, examples_proportional, regis
 from flame.data.task import TASKS
 
 
+def original(task) -> bool:
+    """Whether a task holds its own human judgments, not rows derived from another task's (``derived_from``).
+    Why the v1 mixtures take only these: derived pairs repeat judgments their source already gives, and adding
+    them would change what an existing run config builds. ``flame_mini_v3`` adds them on purpose."""
+    return task.derived_from is None
+
+
 def first_version(name: str) -> bool:
     """Whether a task name is a first version (``…_v1``). Why the v1 mixtures take only these: a ``…_v2`` task
     is the same data with another text (a reference answer shown, issue 19.2), so adding it would train on each
@@ -20,7 +27,7 @@ def every_training_task():
     return tuple(
         (t.name, examples_proportional(PAPER_CAP))
         for t in TASKS.values()
-        if not t.eval_only and first_version(t.name)
+        if not t.eval_only and first_version(t.name) and original(t)
     )
 
 
@@ -80,7 +87,7 @@ def training_tasks_of_type(task_type: str, cap: int = PAPER_CAP):
         return tuple(
             (t.name, examples_proportional(cap))
             for t in TASKS.values()
-            if not t.eval_only and t.task_type == task_type and first_version(t.name)
+            if not t.eval_only and t.task_type == task_type and first_version(t.name) and original(t)
         )
 
     return components
@@ -126,4 +133,38 @@ register_mini_mixture(
     "_cap1k",
     "flame_mini_v1 with a cap of 2^10 examples per task instead of 2^16: for a run of a few thousand "
     "examples, no large task swamps the others within its type.",
+)
+
+
+# flame_mini_v3 (issue 17, item 4): flame_mini_v2 plus the pairs derived from pointwise prompts with two or more
+# rated responses (``flame/tasks/derived_pairs.py``), each task examples-proportional with the same 2^10 cap, the
+# whole at a fifth of flame_mini_v2's weight (the pointwise share the pairs are made from): one draw in six is a
+# derived pair, and flame_mini_v2's tasks keep their proportions among the other five.
+DERIVED_PAIRS_RATE = 0.2
+
+
+def derived_pair_tasks(cap: int):
+    def components():
+        return tuple(
+            (t.name, examples_proportional(cap)) for t in TASKS.values() if t.derived_from and not t.eval_only
+        )
+
+    return components
+
+
+register_mixture(
+    Mixture(
+        "flame_v1_derived_pairs_cap1k",
+        derived_pair_tasks(2**10),
+        description="Every pairwise task derived from a pointwise training task's prompts with two or more "
+        "rated responses, examples-proportional (cap 2^10).",
+    )
+)
+register_mixture(
+    Mixture(
+        "flame_mini_v3",
+        (("flame_mini_v2", 1.0), ("flame_v1_derived_pairs_cap1k", DERIVED_PAIRS_RATE)),
+        description="flame_mini_v2 plus pairs derived from pointwise ratings of one prompt (higher human "
+        "score preferred, ties skipped), at a fifth of flame_mini_v2's weight: one draw in six.",
+    )
 )

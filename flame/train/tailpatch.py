@@ -108,7 +108,10 @@ def target_sets(cfg: TailpatchConfig) -> dict[str, list]:
             names = [
                 t.name
                 for t in tasks.values()
-                if t.capability == cap and t.task_type in cfg.target.task_types and not t.eval_only
+                if t.capability == cap
+                and t.task_type in cfg.target.task_types
+                and not t.eval_only
+                and t.derived_from is None
             ]
             if names:
                 categories[cap] = names
