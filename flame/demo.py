@@ -5,9 +5,12 @@
     3. flame train configs/flame_rm.yaml         FLAMe-mini-RM: a short pairwise stage on top of it
     4. flame tailpatch configs/tailpatch_mini.yaml   the Opt-RM mixture from per-task tail-patches (dev data)
     5. flame train configs/flame_rm.yaml data.mixture=.../mixture.json   FLAMe-mini-Opt-RM
-    6. flame eval ... --suite heldout_v1 --swap  the three models, zero-shot SmolLM2, length and random
-    7. flame bias ...                            order and length probes, FLAMe-mini and zero-shot SmolLM2
-    8. a Table-1 style summary                   printed and written to OUT/summary.md
+    6. flame eval ... --suite heldout_v1 --swap  the three models, zero-shot SmolLM2, a jury, length and
+                                                 random on the same 128 seeded examples per task
+    7. flame eval ... --full                     FLAMe-mini, length and random on every held-out pair
+    8. flame bias ...                            order and length probes, FLAMe-mini and zero-shot SmolLM2
+    9. a Table-1 style summary                   both tables, FLAMe-mini's paired differences, the rows it
+                                                 learned from: printed and written to OUT/summary.md
 
 A finished training run whose resolved config equals what the demo would run now is skipped; a killed
 one resumes from its last checkpoint; a run with another config is removed and trained again. Eval and
@@ -37,9 +40,10 @@ from flame.cliargs import POSITIVE_INT, env_int
 from flame.errors import FlameError
 
 SUITE = "heldout_v1"
-# 48 examples per task: 95% CIs of about ±0.14 on an accuracy, and the eval of three 135M-parameter
-# raters takes about 35 minutes on 2 cores (see `plan`).
-LIMIT = 48
+# 128 seeded examples per task for every rater (zero-shot SmolLM2's budget: about 17 minutes of its
+# judgments on 2 cores, see `plan`), so every comparison is paired on the same rows; the encoder judge and
+# the baselines then also judge every pair of the pairwise benchmarks (`Settings.pairs_limit`).
+LIMIT = 128
 BIAS_LIMIT = 24  # pairwise examples per task for the bias probes (4 pairwise tasks: 96 pairs)
 # Zero-shot SmolLM2 is probed on fewer pairs: it is the reference, and the whole demo stays near an hour
 # (its order bias is also in the summary's position-consistency column, on every eval pair).
@@ -80,7 +84,10 @@ FAST_LIMIT = 2
 # bootstrap and paired tests at a fifth of the cost, the slowest part of the tiny eval.
 FAST_RESAMPLES = 200
 
-NAMES = {"smollm2": "SmolLM2 (zero-shot)", "length": "length", "random": "random"}
+NAMES_ZERO_SHOT = ("smollm2", "SmolLM2 (zero-shot)")
+BASELINES = {"length": "length", "random": "random"}
+JURY_OF = ("smollm2", "length", "random")  # after FLAMe-mini
+JURY_NAME = "jury (FLAMe-mini, SmolLM2, length, random)"
 # The Opt-RM run's data.mixture names the tail-patch stage's output.
 OPT_RM_MIXTURE = "mixture.json"
 
@@ -106,9 +113,9 @@ LOAD_MIN = 0.2  # per model rater: load 135M parameters
 CONTAMINATION_MIN = 1.0
 BUILD_MIN = 3.0  # a first `flame data build` (a rough figure: a built collection is never rebuilt here)
 CACHED_MIN = 0.2  # a cached stage still starts a process and reads its cache
-# Rows per heldout_v1 task, as `flame eval --suite heldout_v1` logs them (256 = at least 256).
-HELDOUT_PAIRWISE_ROWS = (200, 256, 200, 66)  # mtbench_human, pandalm, llmeval2, faireval
-HELDOUT_OTHER_ROWS = (256, 256, 100, 256, 256, 256, 256, 256, 256)  # summac ×4, wice, summeval ×4 aspects
+# Rows per heldout_v1 task (subset), uncapped, as `flame eval --suite heldout_v1 --full` logs them.
+HELDOUT_PAIRWISE_ROWS = (200, 993, 200, 66)  # mtbench_human, pandalm, llmeval2, faireval
+HELDOUT_OTHER_ROWS = (311, 634, 100, 485, 707, 1600, 1600, 1600, 1600)  # summac ×4, wice, summeval ×4
 
 
 def train_minutes(examples: int, max_minutes: float | None, scored: int, family: str = "causal") -> float:
@@ -135,6 +142,19 @@ def eval_judgments(limit: int, swap: bool = True) -> int:
     """Model judgments per rater on heldout_v1: pairwise examples count twice with --swap."""
     pairwise = sum(min(limit, n) for n in HELDOUT_PAIRWISE_ROWS)
     return pairwise * (2 if swap else 1) + sum(min(limit, n) for n in HELDOUT_OTHER_ROWS)
+
+
+def pair_judgments(limit: int | None) -> int:
+    """Per rater, the every-pair eval: the pairwise benchmarks' rows (``None``: all), both orders."""
+    return 2 * sum(n if limit is None else min(limit, n) for n in HELDOUT_PAIRWISE_ROWS)
+
+
+def pairwise_benchmarks() -> list[str]:
+    """The suite's pairwise benchmarks, from its registry (the every-pair eval's --benchmark list)."""
+    from flame.benchmarks import resolve
+    from flame.types import TaskType
+
+    return [b.name for b in resolve([SUITE]) if b.task_type == TaskType.PAIRWISE]
 
 
 def bias_judgments(limit: int, probes: int) -> int:
@@ -169,6 +189,7 @@ class Settings:
     max_length: int | None = None  # `flame eval --max-length` (None: the raters' default)
     tailpatch_overrides: tuple[str, ...] = ()
     resamples: int | None = None  # `flame eval --resamples` (None: its default)
+    pairs_limit: int | None = None  # the every-pair eval's --limit (None: --full, every pair)
 
     @property
     def mini_dir(self) -> Path:
@@ -218,14 +239,30 @@ class Settings:
             ("smollm2", self.out / "bias_smollm2", self.zero_shot_bias_limit),
         ]
 
+    @property
+    def mini_spec(self) -> str:
+        return f"run:{self.mini_dir}"
+
+    @property
+    def jury_spec(self) -> str:
+        """FLAMe-mini, zero-shot SmolLM2, length and random as one judge (mean of their probabilities);
+        each member's judgments come from the cache the members fill on their own."""
+        return "jury:" + "|".join([self.mini_spec, *JURY_OF])
+
     def raters(self) -> dict[str, str]:
         """Rater spec → the name shown, in the order of the summary's rows."""
         return {
-            f"run:{self.mini_dir}": "FLAMe-mini",
+            self.mini_spec: "FLAMe-mini",
             f"run:{self.rm_dir}": "FLAMe-mini-RM",
             f"run:{self.opt_rm_dir}": "FLAMe-mini-Opt-RM",
-            **NAMES,
+            NAMES_ZERO_SHOT[0]: NAMES_ZERO_SHOT[1],
+            self.jury_spec: JURY_NAME,
+            **BASELINES,
         }
+
+    def pair_raters(self) -> dict[str, str]:
+        """The every-pair eval's raters: FLAMe-mini and the two baselines (each costs seconds per 100)."""
+        return {self.mini_spec: "FLAMe-mini", **BASELINES}
 
 
 def settings(env: Mapping[str, str]) -> Settings:
@@ -242,6 +279,7 @@ def settings(env: Mapping[str, str]) -> Settings:
             FAST_MAX_LENGTH,
             FAST_TAILPATCH,
             FAST_RESAMPLES,
+            FAST_LIMIT,
         )
     limit = env_int(env, "FLAME_DEMO_LIMIT", POSITIVE_INT, LIMIT)
     return Settings(Path("out/demo"), limit, BIAS_LIMIT, ZERO_SHOT_BIAS_LIMIT, max_length=EVAL_MAX_LENGTH)
@@ -319,14 +357,15 @@ def _newer(path: Path, *than: Path) -> bool:
     return path.is_file() and all(not t.exists() or path.stat().st_mtime > t.stat().st_mtime for t in than)
 
 
-def eval_cached(s: Settings, spec: str, model: Path | None) -> bool:
-    """results.json holds this rater with these settings and swap, written after its model."""
-    path = s.out / "eval" / "results.json"
+def eval_cached(s: Settings, spec: str, model: Path | None, folder: str = "eval") -> bool:
+    """OUT/FOLDER/results.json holds this rater with these settings and swap, written after its model."""
+    path = s.out / folder / "results.json"
     if not _newer(path, *([model] if model else [])):
         return False
     config = json.loads(path.read_text()).get("config", {})
+    limit = s.limit if folder == "eval" else s.pairs_limit
     return (
-        config.get("limit") == s.limit
+        config.get("limit") == limit
         and bool(config.get("swap"))
         and config.get("rater_options", {}).get("max_length") == s.max_length
         and spec in config.get("raters", [])
@@ -398,7 +437,12 @@ def plan(s: Settings) -> list[tuple[str, float, bool]]:
     ]
     minutes = START_MIN + LOAD_MIN * len(models) + CONTAMINATION_MIN * 3
     minutes += sum(eval_judgments(s.limit) / judge_rate(models[spec][2]) / 60 for spec in fresh)
-    stages.append((f"eval ({len(models)} models)", minutes, not fresh))
+    stages.append((f"eval ({len(models)} models and a jury)", minutes, not fresh))
+    final = s.mini_dir / "final"
+    pairs_cached = cached[s.mini_dir] and eval_cached(s, s.mini_spec, final, "eval_pairs")
+    minutes = START_MIN + LOAD_MIN + CONTAMINATION_MIN
+    minutes += 0 if pairs_cached else pair_judgments(s.pairs_limit) / judge_rate(family) / 60
+    stages.append(("eval every pair", minutes, pairs_cached))
 
     minutes, all_cached = 0.0, True
     for spec, out, limit in s.bias_runs():
@@ -468,11 +512,36 @@ def _shown(path: Path) -> str:
 
 
 def eval_stage(s: Settings) -> None:
+    """The table: every rater on the same seeded rows, so each pair of raters is compared paired."""
     rater_args = [a for spec in s.raters() for a in ("--rater", spec)]  # the report's column order
-    options = ["--max-length", str(s.max_length)] if s.max_length else []
-    options += ["--resamples", str(s.resamples)] if s.resamples else []
     out = str(s.out / "eval")
-    flame("eval", *rater_args, "--suite", SUITE, "--limit", str(s.limit), "--swap", *options, "--out", out)
+    flame(
+        "eval",
+        *rater_args,
+        "--suite",
+        SUITE,
+        "--limit",
+        str(s.limit),
+        "--swap",
+        *_eval_options(s),
+        "--out",
+        out,
+    )
+
+
+def pairs_stage(s: Settings) -> None:
+    """FLAMe-mini and the baselines on every pair of the pairwise benchmarks: the power the 128-row
+    table lacks for the question the demo asks (does it beat random and length on pairs?)."""
+    rater_args = [a for spec in s.pair_raters() for a in ("--rater", spec)]
+    benches = [a for name in pairwise_benchmarks() for a in ("--benchmark", name)]
+    rows = ["--full"] if s.pairs_limit is None else ["--limit", str(s.pairs_limit)]
+    out = str(s.out / "eval_pairs")
+    flame("eval", *rater_args, *benches, *rows, "--swap", *_eval_options(s), "--out", out)
+
+
+def _eval_options(s: Settings) -> list[str]:
+    options = ["--max-length", str(s.max_length)] if s.max_length else []
+    return options + (["--resamples", str(s.resamples)] if s.resamples else [])
 
 
 def bias_stage(s: Settings) -> None:
@@ -482,14 +551,35 @@ def bias_stage(s: Settings) -> None:
 
 
 def summary_stage(s: Settings) -> str:
-    from flame.evaluate.summary import summary_table
+    from flame.evaluate.summary import paired_table, summary_table
 
     results = json.loads((s.out / "eval" / "results.json").read_text())
-    names = s.raters()
-    title = f"# FLAMe-mini on {SUITE} ({s.limit} examples per task, both answer orders)\n\n"
-    text = title + summary_table(results, list(names), names)
+    pairs = json.loads((s.out / "eval_pairs" / "results.json").read_text())
+    names, pair_names = s.raters(), s.pair_raters()
+    every = "every pair" if s.pairs_limit is None else f"{s.pairs_limit} pairs per task"
+    parts = [
+        f"# FLAMe-mini on {SUITE} ({s.limit} seeded examples per task, both answer orders)\n",
+        summary_table(results, list(names), names),
+        f"## Paired: FLAMe-mini minus each rater on the same {s.limit} examples per task\n",
+        paired_table(results, s.mini_spec, names),
+        f"## The pairwise benchmarks, {every} (both orders)\n",
+        summary_table(pairs, list(pair_names), pair_names),
+        f"## Paired: FLAMe-mini minus each baseline, {every}\n",
+        paired_table(pairs, s.mini_spec, pair_names),
+        rows_learned(s.mini_dir),
+    ]
+    text = "\n".join(parts)
     (s.out / "summary.md").write_text(text)
     return text
+
+
+def rows_learned(run_dir: Path) -> str:
+    """One line: the distinct training rows whose human judgment FLAMe-mini was trained on (run.json)."""
+    meta = json.loads((run_dir / "run.json").read_text())
+    rows, pairs = meta.get("distinct_rows"), meta.get("pairs")
+    if rows is None:  # a fine-tuned run: steps × batch rows, with repeats, not counted distinct
+        return f"FLAMe-mini: distinct training rows not recorded (a fine-tuned run; {run_dir}/run.json).\n"
+    return f"FLAMe-mini learned from {rows:,} distinct training rows ({pairs:,} of them pairs): {run_dir}/rows.txt.\n"
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -521,6 +611,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
             ),
         ),
         ("eval", lambda: eval_stage(s)),
+        ("eval every pair", lambda: pairs_stage(s)),
         ("bias", lambda: bias_stage(s)),
     ]
     took = []
@@ -536,6 +627,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
     print("\n" + summary_stage(s))
     print(f"summary:  {s.out / 'summary.md'}")
     print(f"report:   {s.out / 'eval' / 'report.html'} (and report.md, results.json, predictions.jsonl)")
+    print(f"pairs:    {s.out / 'eval_pairs' / 'report.html'}")
     print(f"bias:     {', '.join(str(out / 'bias.md') for _, out, _ in s.bias_runs())}")
     print(f"minutes per stage: {', '.join(took)}")
     print(f"demo finished in {(time.monotonic() - start) / 60:.1f} min; outputs in {s.out}/")

@@ -41,9 +41,12 @@ def test_settings_default_fast_and_limit():
         "FLAMe-mini-RM",
         "FLAMe-mini-Opt-RM",
         "SmolLM2 (zero-shot)",
+        "jury (FLAMe-mini, SmolLM2, length, random)",
         "length",
         "random",
     ]
+    assert s.jury_spec == "jury:run:out/demo/runs/flame_mini|smollm2|length|random"
+    assert list(s.pair_raters().values()) == ["FLAMe-mini", "length", "random"]
 
 
 def test_judgment_counts_follow_the_heldout_tasks():
@@ -51,6 +54,9 @@ def test_judgment_counts_follow_the_heldout_tasks():
     assert demo.eval_judgments(48) == 4 * 48 * 2 + 9 * 48
     assert demo.eval_judgments(100) == (100 + 100 + 100 + 66) * 2 + 100 * 8 + 100
     assert demo.bias_judgments(24, 2) == 4 * 24 * 3
+    # Every pair: mtbench_human 200, pandalm 993, llmeval2 200, faireval 66, in both orders.
+    assert demo.pair_judgments(None) == 2 * (200 + 993 + 200 + 66)
+    assert demo.pair_judgments(2) == 2 * 4 * 2
 
 
 def test_train_minutes_is_bounded_by_max_minutes():
@@ -99,7 +105,8 @@ def test_plan_with_nothing_on_disk(tmp_path):
         "train FLAMe-mini-RM",
         "tail-patch",
         "train FLAMe-mini-Opt-RM",
-        "eval (4 models)",
+        "eval (4 models and a jury)",
+        "eval every pair",
         "bias",
     ]
     assert not any(cached for label, _, cached in stages if label != "build")
@@ -113,11 +120,19 @@ def test_stage_commands(monkeypatch):
     monkeypatch.setattr(demo, "flame", lambda *argv: calls.append(list(argv)))
     fast = demo.settings({"FLAME_DEMO_FAST": "1"})
     demo.eval_stage(fast)
+    demo.pairs_stage(fast)
     demo.bias_stage(fast)
-    eval_argv, mini_bias, zero_shot_bias = calls
+    eval_argv, pairs_argv, mini_bias, zero_shot_bias = calls
     assert eval_argv[:2] == ["eval", "--rater"] and eval_argv[-2:] == ["--out", "out/demo_fast/eval"]
     assert [eval_argv[i + 1] for i, a in enumerate(eval_argv) if a == "--rater"] == list(fast.raters())
     assert "--swap" in eval_argv and eval_argv[eval_argv.index("--max-length") + 1] == "256"
+    assert [pairs_argv[i + 1] for i, a in enumerate(pairs_argv) if a == "--rater"] == list(fast.pair_raters())
+    benches = [pairs_argv[i + 1] for i, a in enumerate(pairs_argv) if a == "--benchmark"]
+    assert benches == ["mtbench_human", "pandalm", "llmeval2", "faireval"]
+    assert pairs_argv[pairs_argv.index("--limit") + 1] == str(demo.FAST_LIMIT) and "--swap" in pairs_argv
+    full = demo.settings({})
+    demo.pairs_stage(full)
+    assert "--full" in calls[-1] and "--limit" not in calls[-1]
     assert mini_bias[:3] == ["bias", "--rater", "run:out/demo_fast/runs/flame_mini"]
     assert mini_bias.count("--probe") == 2 and zero_shot_bias[2] == "smollm2"
 

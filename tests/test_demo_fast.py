@@ -13,7 +13,28 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RATERS = ["FLAMe-mini", "FLAMe-mini-RM", "FLAMe-mini-Opt-RM", "SmolLM2 (zero-shot)", "length", "random"]
+RATERS = [
+    "FLAMe-mini",
+    "FLAMe-mini-RM",
+    "FLAMe-mini-Opt-RM",
+    "SmolLM2 (zero-shot)",
+    "jury (FLAMe-mini, SmolLM2, length, random)",
+    "length",
+    "random",
+]
+
+
+def tables(markdown: str) -> list[list[str]]:
+    """The Markdown tables of a text, each as its header and rows (the |---| line left out)."""
+    found, current = [], []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            if not line.startswith("|---"):
+                current.append(line)
+        elif current:
+            found.append(current)
+            current = []
+    return found
 
 
 def run_demo(cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
@@ -49,11 +70,16 @@ def test_fast_demo_end_to_end_then_cached(tmp_path):
     assert (out / "bias" / "bias.md").is_file() and (out / "bias_smollm2" / "bias.md").is_file()
 
     summary = (out / "summary.md").read_text()
-    table = [line for line in summary.splitlines() if line.startswith("| ")]
+    table, paired, pairs, pairs_paired = tables(summary)
     header = [c.strip() for c in table[0].strip("|").split("|")]
     assert header[0] == "rater" and "pairwise mean" in header and "factual-consistency mean" in header
     assert [row.split("|")[1].strip() for row in table[1:]] == RATERS
-    assert "n per column:" in summary
+    assert [row.split("|")[1].strip() for row in paired[1:]] == RATERS[1:]  # FLAMe-mini minus each other
+    assert "pairwise mean" in paired[0] and "factual-consistency mean" in paired[0]
+    assert [row.split("|")[1].strip() for row in pairs[1:]] == ["FLAMe-mini", "length", "random"]
+    assert [row.split("|")[1].strip() for row in pairs_paired[1:]] == ["length", "random"]
+    assert (out / "eval_pairs" / "report.html").is_file()
+    assert "n per column:" in summary and "distinct training rows" in summary
     assert summary in first.stdout  # printed at the end too
 
     second, second_s = run_demo(tmp_path)

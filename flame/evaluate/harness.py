@@ -191,9 +191,48 @@ def score_benchmark(
     return entries
 
 
+Scored = list[tuple[Benchmark, list[str], list[M.Columns]]]  # per benchmark: subset names, columns
+
+
+def _groups(scored: Scored) -> dict[str, Scored]:
+    """The suite's groups among the scored benchmarks (a group needs two members present)."""
+    groups: dict[str, Scored] = {}
+    for item in scored:
+        if item[0].group is not None:
+            groups.setdefault(item[0].group, []).append(item)
+    return {g: members for g, members in groups.items() if len(members) >= 2}
+
+
+def _group_metric(members: Scored) -> str:
+    primaries = {b.primary for b, _, _ in members}
+    return primaries.pop() if len(primaries) == 1 else "primary"
+
+
+def group_stat(members: Scored) -> tuple[Callable[[list[M.Columns]], float], list[M.Columns]]:
+    """A group's statistic (the mean of its members' headline aggregates) over all its strata at once:
+    every subset of every member, in order, so one bootstrap resamples each subset separately."""
+    bounds, strata, stats = [], [], []
+    for b, names, cols in members:
+        fn, _ = M.METRICS[b.task_type][b.primary]
+        bounds.append((len(strata), len(strata) + len(cols)))
+        stats.append(aggregate_stat(b.aggregate, fn, names))
+        strata.extend(cols)
+
+    def stat(all_strata: list[M.Columns]) -> float:
+        vals = [s(all_strata[a:z]) for s, (a, z) in zip(stats, bounds, strict=True)]
+        vals = [v for v in vals if not math.isnan(v)]
+        return float(np.mean(vals)) if vals else math.nan
+
+    return stat, strata
+
+
+def _group_n(members: Scored) -> int:
+    return sum(M.metric_n(c, M.METRICS[b.task_type][b.primary][1]) for b, _, cols in members for c in cols)
+
+
 def score_groups(
     rater: str,
-    scored: list[tuple[Benchmark, list[str], list[M.Columns]]],
+    scored: Scored,
     *,
     n_resamples: int,
     seed: int,
@@ -201,35 +240,12 @@ def score_groups(
     """Suite groups ("pairwise mean", "factual-consistency mean"): the mean over the group's benchmarks of
     each benchmark's headline aggregate, bootstrapped over every subset of every member at once. A
     benchmark without a group stands alone; a group needs two members present."""
-    groups: dict[str, list[tuple[Benchmark, list[str], list[M.Columns]]]] = {}
-    for item in scored:
-        if item[0].group is not None:
-            groups.setdefault(item[0].group, []).append(item)
     entries = []
-    for group, members in groups.items():
-        if len(members) < 2:
-            continue
-        primaries = {b.primary for b, _, _ in members}
-        metric = primaries.pop() if len(primaries) == 1 else "primary"
-        bounds, strata, stats = [], [], []
-        for b, names, cols in members:
-            fn, _ = M.METRICS[b.task_type][b.primary]
-            bounds.append((len(strata), len(strata) + len(cols)))
-            stats.append(aggregate_stat(b.aggregate, fn, names))
-            strata.extend(cols)
-
-        def stat(all_strata, bounds=bounds, stats=stats):
-            vals = [s(all_strata[a:z]) for s, (a, z) in zip(stats, bounds, strict=True)]
-            vals = [v for v in vals if not math.isnan(v)]
-            return float(np.mean(vals)) if vals else math.nan
-
+    for group, members in _groups(scored).items():
+        stat, strata = group_stat(members)
         est = bootstrap(stat, strata, n_resamples=n_resamples, seed=seed)
-        n = sum(M.metric_n(c, M.METRICS[b.task_type][b.primary][1]) for b, _, cols in members for c in cols)
-        entries.append(_entry(rater, group, ALL, metric, est, n, "group"))
+        entries.append(_entry(rater, group, ALL, _group_metric(members), est, _group_n(members), "group"))
     return entries
-
-
-Scored = list[tuple[Benchmark, list[str], list[M.Columns]]]  # per benchmark: subset names, columns
 
 
 def _members_of(j: Any) -> list[dict[str, Any]] | None:
@@ -315,8 +331,22 @@ def compare_pair(
     )
 
 
+def compare_group(
+    a: str, b: str, group: str, members_a: Scored, members_b: Scored, *, n_resamples: int, seed: int
+) -> PairedEntry:
+    """A − B on a group's mean (``score_groups``), paired bootstrap over every subset of every member. No
+    test: a group's rows are its members' rows, already tested one benchmark at a time (and in Holm's
+    family); the CI is the answer to "is A better on the mean"."""
+    stat, strata_a = group_stat(members_a)
+    _, strata_b = group_stat(members_b)
+    est = paired_difference(stat, strata_a, strata_b, n_resamples=n_resamples, seed=seed)
+    n = min(_group_n(members_a), _group_n(members_b))
+    return PairedEntry(a, b, group, _group_metric(members_a), est.value, est.low, est.high, n)
+
+
 def score_pairs(scored: dict[str, Scored], *, n_resamples: int, seed: int) -> list[PairedEntry]:
-    """Every pair of raters (in the run's order, A before B) on every benchmark both scored."""
+    """Every pair of raters (in the run's order, A before B) on every benchmark both scored, then on each
+    group mean (entries whose ``benchmark`` is the group's name, as in the metrics)."""
     specs = list(scored)
     entries = []
     for i, a in enumerate(specs):
@@ -324,6 +354,11 @@ def score_pairs(scored: dict[str, Scored], *, n_resamples: int, seed: int) -> li
             for (bench, names, cols_a), (_, _, cols_b) in zip(scored[a], scored[b], strict=True):
                 entries.append(
                     compare_pair(a, b, bench, names, cols_a, cols_b, n_resamples=n_resamples, seed=seed)
+                )
+            groups_b = _groups(scored[b])
+            for group, members_a in _groups(scored[a]).items():
+                entries.append(
+                    compare_group(a, b, group, members_a, groups_b[group], n_resamples=n_resamples, seed=seed)
                 )
     return with_holm(entries)
 

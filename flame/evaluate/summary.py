@@ -102,3 +102,44 @@ def summary_table(
     table = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     table += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join([*legend, "", *table]) + "\n"
+
+
+def _signed(p: Mapping[str, Any], rater: str) -> tuple[str, float, float, float]:
+    """(the other rater, rater − other, low, high) from a paired entry naming ``rater`` on either side."""
+    if p["rater_a"] == rater:
+        return p["rater_b"], p["difference"], p["ci_low"], p["ci_high"]
+    return p["rater_a"], -p["difference"], -p["ci_high"], -p["ci_low"]
+
+
+def _difference_cell(diff: float, low: float, high: float) -> str:
+    if _missing(diff):
+        return "–"
+    sign = "*" if not (_missing(low) or _missing(high)) and (low > 0 or high < 0) else ""
+    return f"{diff:+.2f} [{low:+.2f}, {high:+.2f}]{sign}"
+
+
+def paired_table(results: Mapping[str, Any], rater: str, names: Mapping[str, str] | None = None) -> str:
+    """Markdown: ``rater`` minus every other rater of the run, on each benchmark's primary metric and on
+    each group mean, from the run's paired entries (the same rows for both; paired bootstrap 95% CI).
+    A ``*`` marks an interval that excludes 0. Pure, like ``summary_table``."""
+    names = names or {}
+    paired = [p for p in results.get("paired", []) if rater in (p["rater_a"], p["rater_b"])]
+    if not paired:
+        return f"No paired comparisons of {names.get(rater, rater)} in this run.\n"
+    columns = list(dict.fromkeys(p["benchmark"] for p in paired))
+    cells: dict[str, dict[str, str]] = {}
+    for p in paired:
+        other, diff, low, high = _signed(p, rater)
+        cells.setdefault(other, {})[p["benchmark"]] = _difference_cell(diff, low, high)
+    shown = names.get(rater, rater)
+    legend = (
+        f"Each cell: {shown} minus the row's rater on the benchmark's primary metric, on the rows both "
+        "judged [paired bootstrap 95% CI]; * where the interval excludes 0. McNemar's exact test with "
+        "Holm's correction per benchmark: report.md."
+    )
+    header = ["minus", *columns]
+    table = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * len(columns)]
+    for other, row in cells.items():
+        values = [names.get(other, other), *(row.get(c, "–") for c in columns)]
+        table.append("| " + " | ".join(v.replace("|", "\\|") for v in values) + " |")
+    return "\n".join([legend, "", *table]) + "\n"

@@ -231,3 +231,33 @@ def test_flame_eval_prints_each_pair_with_its_holm_family(tmp_path, capsys):
     assert main([*argv, "--cache", str(tmp_path / "c.sqlite"), "--resamples", "50", "--quiet"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("length − random")]
     assert len(lines) == 2 and all("(family 2)" in line and line.endswith(" *") for line in lines)
+
+
+def test_group_means_are_compared_paired_with_no_test_of_their_own(tmp_path):
+    """length is right on every row of "right" and wrong on every row of "wrong"; random is in between.
+    The group's paired difference is the difference of the two raters' group means, with a CI around it,
+    and it stays out of the Holm family (its rows are already tested one benchmark at a time)."""
+    from dataclasses import replace
+
+    from flame.benchmarks import file_benchmark
+    from flame.data.files import write_benchmark_file
+    from flame.evaluate.harness import evaluate
+
+    def rows(n, label):
+        return [
+            {"id": str(i), "prompt": f"p{i}", "response_a": "aa" * (i + 1), "response_b": "b", "label": label}
+            for i in range(n)
+        ]
+
+    a = replace(file_benchmark(write_benchmark_file(tmp_path / "right.jsonl", rows(8, "A"))), group="g")
+    b = replace(file_benchmark(write_benchmark_file(tmp_path / "wrong.jsonl", rows(6, "B"))), group="g")
+    res = evaluate(["length"], [a, b], n_resamples=200, cache=tmp_path / "c.sqlite", report=False)
+    pairs = {(p.rater_a, p.rater_b, p.benchmark): p for p in res.paired}
+    g = pairs[("length", "random", "g")]
+    expected = res.value("length", "g") - res.value("random", "g")
+    assert g.difference == pytest.approx(expected)
+    per_bench = [pairs[("length", "random", x)].difference for x in ("right", "wrong")]
+    assert g.difference == pytest.approx(np.mean(per_bench))  # the group mean is unweighted
+    assert g.ci_low <= g.difference <= g.ci_high and g.ci_low < g.ci_high
+    assert g.n == 14 and g.test is None and math.isnan(g.p_holm)
+    assert pairs[("length", "random", "right")].family == 2  # the group is not in the family

@@ -58,3 +58,33 @@ def test_summary_table_without_swap_has_no_consistency_column():
     text = summary_table(results)
     assert "position consistency" not in text
     assert "| run:out/r |" in text  # default names: the specs, in the run's order
+
+
+def test_paired_table_signs_every_difference_from_the_named_rater():
+    from flame.evaluate.summary import paired_table
+
+    def entry(a, b, bench, diff, low, high):
+        return {
+            "rater_a": a,
+            "rater_b": b,
+            "benchmark": bench,
+            "difference": diff,
+            "ci_low": low,
+            "ci_high": high,
+        }
+
+    results = {
+        "paired": [
+            entry("judge", "zero", "pairs", 0.10, 0.02, 0.18),  # excludes 0
+            entry("judge", "zero", "pairwise mean", 0.05, -0.01, 0.11),
+            entry("zero", "length", "pairs", 0.0, -0.1, 0.1),  # not about the judge: left out
+            entry("length", "judge", "pairs", 0.20, 0.05, 0.35),  # judge on side B: negated, bounds swapped
+        ]
+    }
+    text = paired_table(results, "judge", {"judge": "J", "zero": "Z"})
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| minus | pairs | pairwise mean |"
+    assert rows[1] == "| Z | +0.10 [+0.02, +0.18]* | +0.05 [-0.01, +0.11] |"
+    assert rows[2] == "| length | -0.20 [-0.35, -0.05]* | – |"
+    assert text.startswith("Each cell: J minus the row's rater")
+    assert "No paired comparisons" in paired_table({"paired": []}, "judge")
