@@ -400,13 +400,14 @@ def prepare(args) -> dict:
     spaces: list[dict] = []
     eval_blob = compress(pack([e for _, e in eval_pairs], tasks, spaces))
     calib_blob = compress(pack([e for _, e in calib_pairs], tasks, spaces))
-    fixed = folder_bytes(out / "base") + len(eval_blob) + len(calib_blob)
-    budget = int(args.max_mib * MIB) - fixed - 256 * 1024  # meta.json and the tracked tree's share of slack
+    records = len(json.dumps([[r for r, _ in eval_pairs], [r for r, _ in calib_pairs], spaces]))
+    fixed = folder_bytes(out / "base") + len(eval_blob) + len(calib_blob) + records
+    budget = int(args.max_mib * MIB) - fixed - 256 * 1024  # the rest of meta.json, and some slack
     if budget <= 0:
         raise SystemExit(f"the base weights and eval rows alone take {fixed / MIB:.1f} MiB of {args.max_mib}")
     if train_items is None:
         train_items, cut, rates, sizes, row_ids = collection_rows(config, enc, budget, args, tasks, spaces)
-    blob, kept = fit_budget(train_items, budget, tasks, spaces)
+    blob, kept = fit_budget(train_items, [k for _, k in row_ids], budget, tasks, spaces)
     if kept < len(train_items):
         cut["rows_dropped_for_size"] = len(train_items) - kept
         train_items, row_ids = train_items[:kept], row_ids[:kept]
@@ -432,7 +433,7 @@ def prepare(args) -> dict:
         "train_rows_per_task": per_task,
         "rates": {t: rates[t] for t in per_task},
         "collection_rows_per_task": sizes,
-        "train_row_ids": row_ids,
+        "train_rows_are": "train.npz.xz: task (index into tasks), source_row (the row in its task's Arrow table)",
         "cut": cut,
         "benchmarks": benches,
         "eval": [r for r, _ in eval_pairs],
@@ -453,11 +454,14 @@ def prepare(args) -> dict:
     return meta
 
 
-def fit_budget(items: list, budget: int, tasks: list[str], spaces: list[dict]) -> tuple[bytes, int]:
-    """The compressed training rows, dropping the last-drawn rows until they fit ``budget`` bytes."""
+def fit_budget(items: list, sources: list[int], budget: int, tasks: list[str], spaces: list[dict]):
+    """The compressed training rows (with each row's index in its task's Arrow table), dropping the
+    last-drawn rows until they fit ``budget`` bytes; returns (bytes, rows kept)."""
     kept = len(items)
     while True:
-        blob = compress(pack(items[:kept], tasks, spaces))
+        arrays = pack(items[:kept], tasks, spaces)
+        arrays["source_row"] = np.asarray(sources[:kept], dtype=np.int64)
+        blob = compress(arrays)
         if len(blob) <= budget or kept == 0:
             return blob, kept
         kept = int(kept * min(0.97, budget / len(blob)))
@@ -592,6 +596,7 @@ def collection_rows(config, enc, budget: int, args, tasks: list[str], spaces: li
     data = build_training_data(nocap_data_config(config), progress=True)
     total = sum(data.sizes.values())
     sampler = MixtureSampler(data.rates, data.sizes, seed=config.train.seed)
+    print(f"{total} usable training rows over {len(data.tasks)} tasks; encoding in the sampler's order")
     seen: set[tuple[str, int]] = set()
     items, row_ids = [], []
     chunk_start, estimate, stop = 0, 0, "every usable row"
