@@ -697,45 +697,22 @@ def build_judge(base: Path, recipe: dict):
     return judge
 
 
-def score_items(judge, items: list, pad_id: int, batch_size: int, device, autocast) -> list[list[float]]:
-    """Label probabilities of each item, in order (the inner loop of `flame.encoder.inputs.label_probs`,
-    on rows already encoded)."""
-    import torch
-
-    from flame.encoder.inputs import collate
-
-    order = sorted(range(len(items)), key=lambda i: items[i].n_tokens)
-    out: list[list[float] | None] = [None] * len(items)
-    judge.eval()
-    with torch.inference_mode(), autocast():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            t = {k: v.to(device) for k, v in collate([items[i] for i in idx], pad_id).items()}
-            probs = torch.softmax(judge(**t).float(), dim=-1).cpu()
-            for row, i in enumerate(idx):
-                out[i] = probs[row, : len(items[i].labels)].tolist()
-    judge.train()
-    return out  # type: ignore[return-value]
-
-
 def fit_calibration(judge, items: list, records: list[dict], probs: list[list[float]]) -> list:
-    """`flame.encoder.calibration.fit_label_biases` on the calib rows, their row kind read from meta.json
+    """`flame.encoder.calibration.fit_biases_by_kind` on the calib rows, their row kind read from meta.json
     (the device has the rows' tokens, not their text)."""
-    from collections import defaultdict
+    from flame.encoder.calibration import fit_biases_by_kind
 
-    from flame.encoder.calibration import LabelBias, balanced_weights, fit_bias
-
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, (e, r) in enumerate(zip(items, records, strict=True)):
-        if r["answer"] is not None:
-            groups[(r["task_type"], tuple(e.labels), r["has_source"])].append(i)
-    biases = []
-    for kind, idx in sorted(groups.items()):
-        tasks = [records[i]["task"] for i in idx]
-        targets = [items[i].target for i in idx]
-        log_probs = [[math.log(max(p, 1e-12)) for p in probs[i]] for i in idx]
-        bias = fit_bias(log_probs, targets, balanced_weights(tasks, targets))
-        biases.append(LabelBias(kind[0], kind[1], kind[2], tuple(bias), len(set(tasks)), len(idx)))
+    rows = [
+        (
+            (r["task_type"], tuple(e.labels), r["has_source"]),
+            r["task"],
+            e.target,
+            [math.log(max(p, 1e-12)) for p in ps],
+        )
+        for e, r, ps in zip(items, records, probs, strict=True)
+        if r["answer"] is not None
+    ]
+    biases = fit_biases_by_kind(rows)
     judge.calibration = biases
     return biases
 
@@ -847,6 +824,7 @@ def device(args) -> dict:
 
     import torch
 
+    from flame.encoder.inputs import encoded_probs
     from flame.families.judge import ENCODER
     from flame.train.data import BatchStream
     from flame.train.recipe import lr_at
@@ -937,11 +915,12 @@ def device(args) -> dict:
     if stopped_by_time:
         print(f"!! --max-minutes={args.max_minutes} reached: stopped at step {step} of {steps}", flush=True)
     eval_bs = args.eval_batch_size or (64 if cuda else recipe["eval_batch_size"])
+    scoring = {"pad_id": meta["pad_id"], "batch_size": eval_bs, "autocast": autocast}
     biases = []
     if sets["calib"] and recipe["calibrate"]:
-        calib_probs = score_items(judge, sets["calib"], meta["pad_id"], eval_bs, dev, autocast)
+        calib_probs = encoded_probs(judge, sets["calib"], **scoring)
         biases = fit_calibration(judge, sets["calib"], meta["calib"], calib_probs)
-    probs = score_items(judge, sets["eval"], meta["pad_id"], eval_bs, dev, autocast)
+    probs = encoded_probs(judge, sets["eval"], **scoring)
     figures = heldout_figures(meta, sets["eval"], probs, judge)
     width = max(len(p) for p in probs)
     np.savez_compressed(

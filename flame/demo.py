@@ -84,9 +84,8 @@ FAST_LIMIT = 2
 # bootstrap and paired tests at a fifth of the cost, the slowest part of the tiny eval.
 FAST_RESAMPLES = 200
 
-NAMES_ZERO_SHOT = ("smollm2", "SmolLM2 (zero-shot)")
+ZERO_SHOT = {"smollm2": "SmolLM2 (zero-shot)"}
 BASELINES = {"length": "length", "random": "random"}
-JURY_OF = ("smollm2", "length", "random")  # after FLAMe-mini
 JURY_NAME = "jury (FLAMe-mini, SmolLM2, length, random)"
 # The Opt-RM run's data.mixture names the tail-patch stage's output.
 OPT_RM_MIXTURE = "mixture.json"
@@ -247,7 +246,7 @@ class Settings:
     def jury_spec(self) -> str:
         """FLAMe-mini, zero-shot SmolLM2, length and random as one judge (mean of their probabilities);
         each member's judgments come from the cache the members fill on their own."""
-        return "jury:" + "|".join([self.mini_spec, *JURY_OF])
+        return "jury:" + "|".join([self.mini_spec, *ZERO_SHOT, *BASELINES])
 
     def raters(self) -> dict[str, str]:
         """Rater spec → the name shown, in the order of the summary's rows."""
@@ -255,7 +254,7 @@ class Settings:
             self.mini_spec: "FLAMe-mini",
             f"run:{self.rm_dir}": "FLAMe-mini-RM",
             f"run:{self.opt_rm_dir}": "FLAMe-mini-Opt-RM",
-            NAMES_ZERO_SHOT[0]: NAMES_ZERO_SHOT[1],
+            **ZERO_SHOT,
             self.jury_spec: JURY_NAME,
             **BASELINES,
         }
@@ -357,13 +356,13 @@ def _newer(path: Path, *than: Path) -> bool:
     return path.is_file() and all(not t.exists() or path.stat().st_mtime > t.stat().st_mtime for t in than)
 
 
-def eval_cached(s: Settings, spec: str, model: Path | None, folder: str = "eval") -> bool:
-    """OUT/FOLDER/results.json holds this rater with these settings and swap, written after its model."""
+def eval_cached(s: Settings, spec: str, model: Path | None, folder: str, limit: int | None) -> bool:
+    """OUT/FOLDER/results.json holds this rater with these settings, this limit (None: --full) and swap,
+    written after its model."""
     path = s.out / folder / "results.json"
     if not _newer(path, *([model] if model else [])):
         return False
     config = json.loads(path.read_text()).get("config", {})
-    limit = s.limit if folder == "eval" else s.pairs_limit
     return (
         config.get("limit") == limit
         and bool(config.get("swap"))
@@ -433,13 +432,15 @@ def plan(s: Settings) -> list[tuple[str, float, bool]]:
         **{f"run:{d}": (d / "final", cached[d], family) for d in (s.mini_dir, s.rm_dir, s.opt_rm_dir)},
     }
     fresh = [
-        spec for spec, (final, trained, _) in models.items() if not (trained and eval_cached(s, spec, final))
+        spec
+        for spec, (final, trained, _) in models.items()
+        if not (trained and eval_cached(s, spec, final, "eval", s.limit))
     ]
     minutes = START_MIN + LOAD_MIN * len(models) + CONTAMINATION_MIN * 3
     minutes += sum(eval_judgments(s.limit) / judge_rate(models[spec][2]) / 60 for spec in fresh)
     stages.append((f"eval ({len(models)} models and a jury)", minutes, not fresh))
     final = s.mini_dir / "final"
-    pairs_cached = cached[s.mini_dir] and eval_cached(s, s.mini_spec, final, "eval_pairs")
+    pairs_cached = cached[s.mini_dir] and eval_cached(s, s.mini_spec, final, "eval_pairs", s.pairs_limit)
     minutes = START_MIN + LOAD_MIN + CONTAMINATION_MIN
     minutes += 0 if pairs_cached else pair_judgments(s.pairs_limit) / judge_rate(family) / 60
     stages.append(("eval every pair", minutes, pairs_cached))

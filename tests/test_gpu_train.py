@@ -70,7 +70,9 @@ def test_dry_run_end_to_end(tmp_path):
     trained = json.loads((out / "judge.json").read_text())["trained_backbone_tensors"]
     assert trained and all(".layer.0." not in k for k in trained)  # freeze_layers: 1 stays frozen
     meta, sets = gpu.load_payload(payload)
-    probs = gpu.score_items(judge, sets["eval"], meta["pad_id"], 16, "cpu", _null)
+    from flame.encoder.inputs import encoded_probs
+
+    probs = encoded_probs(judge, sets["eval"], pad_id=meta["pad_id"], batch_size=16, autocast=_null)
     with __import__("numpy").load(out / "predictions.npz") as z:
         returned = z["probs"]
     for got, want in zip(probs, returned, strict=True):

@@ -100,18 +100,28 @@ def fit_label_biases(examples: Sequence[Example], probs: Sequence[dict[str, floa
     the rows of that kind whose human label is known."""
     import math
 
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, ex in enumerate(examples):
+    rows = []
+    for ex, p in zip(examples, probs, strict=True):
         if ex.labels and ex.answer is not None:
-            groups[row_kind(ex)].append(i)
+            kind = row_kind(ex)
+            log_probs = [math.log(max(p[lab], 1e-12)) for lab in kind[1]]
+            rows.append((kind, ex.task, kind[1].index(ex.answer), log_probs))
+    return fit_biases_by_kind(rows)
+
+
+def fit_biases_by_kind(rows: Sequence[tuple[tuple, str, int, Sequence[float]]]) -> list[LabelBias]:
+    """One LabelBias per row kind among ``rows`` of (kind, task, the human label's index, log-probabilities
+    over the kind's labels); each task weighs the same (``balanced_weights``). Rows given as numbers, so
+    a machine that holds the rows' tokens but not their text fits the same biases."""
+    groups: dict[tuple, list] = defaultdict(list)
+    for row in rows:
+        groups[row[0]].append(row)
     out = []
-    for kind, idx in sorted(groups.items()):
-        labels = kind[1]
-        tasks = [examples[i].task for i in idx]
-        targets = [labels.index(examples[i].answer) for i in idx]
-        log_probs = [[math.log(max(probs[i][lab], 1e-12)) for lab in labels] for i in idx]
-        bias = fit_bias(log_probs, targets, balanced_weights(tasks, targets))
-        out.append(LabelBias(kind[0], labels, kind[2], tuple(bias), len(set(tasks)), len(idx)))
+    for kind, members in sorted(groups.items(), key=lambda item: item[0]):
+        tasks = [m[1] for m in members]
+        targets = [m[2] for m in members]
+        bias = fit_bias([list(m[3]) for m in members], targets, balanced_weights(tasks, targets))
+        out.append(LabelBias(kind[0], kind[1], kind[2], tuple(bias), len(set(tasks)), len(members)))
     return out
 
 

@@ -55,7 +55,8 @@ class FeatureStore:
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.vectors: dict[str, np.ndarray] = {}
-        self.added = 0  # vectors put since it was opened (the rest were read from disk)
+        self.added = 0  # vectors put since it was opened
+        self.reused = 0  # distinct vectors asked for by encode_features that it already held
         if folder is not None and folder.is_dir():
             import pyarrow as pa
 
@@ -145,6 +146,8 @@ def encode_features(
         for k, r in zip(keys, e.label_rows, strict=True)
         if k not in store
     }
+    wanted = {k for keys in row_keys for k in keys} | {k for keys in label_keys for k in keys}
+    store.reused += sum(k in store for k in wanted)
     todo.sort(key=lambda i: encoded[i].n_tokens)  # length-sorted batches pad least
     was_training = judge.training
     judge.eval()

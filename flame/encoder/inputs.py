@@ -302,20 +302,36 @@ def label_probs(
 ) -> list[tuple[dict[str, float], bool]]:
     """(label → probability, truncated) for each example, in order; batches are formed by length. The
     judge's fitted label biases (`flame.encoder.calibration`) are applied where a row's kind has one."""
-    import contextlib
-
-    import torch
-
     from flame.encoder.calibration import apply_bias, row_kind
 
     instructions = getattr(model, "instructions", "full")  # as the judge was trained
     encoded = [encode(ex, tokenizer, max_length, instructions=instructions) for ex in examples]
-    order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
-    out: list[tuple[dict[str, float], bool] | None] = [None] * len(encoded)
-    device = next(model.parameters()).device
-    pad_id = tokenizer.pad_token_id or 0
-    was_training = model.training
+    probs = encoded_probs(
+        model, encoded, pad_id=tokenizer.pad_token_id or 0, batch_size=batch_size, autocast=autocast
+    )
     calibration = bool(getattr(model, "calibration", None))
+    out = []
+    for ex, e, p in zip(examples, encoded, probs, strict=True):
+        raw = dict(zip(e.labels, p, strict=True))
+        if calibration and not e.pair:
+            raw = apply_bias(raw, model.bias_for(row_kind(ex, e.grounding[0])))
+        out.append((raw, e.truncated))
+    return out
+
+
+def encoded_probs(
+    model, encoded: list, *, pad_id: int, batch_size: int = 16, autocast: Callable | None = None
+) -> list[list[float]]:
+    """The label probabilities of each already encoded example (over its ``labels``, in order), in batches
+    formed by length, with no label biases; the model's train/eval mode is restored after."""
+    import contextlib
+
+    import torch
+
+    order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
+    out: list[list[float] | None] = [None] * len(encoded)
+    device = next(model.parameters()).device
+    was_training = model.training
     model.eval()
     try:
         with torch.inference_mode(), autocast() if autocast else contextlib.nullcontext():
@@ -324,12 +340,7 @@ def label_probs(
                 tensors = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], pad_id).items()}
                 probs = torch.softmax(model(**tensors).float(), dim=-1).cpu()
                 for row, i in enumerate(idx):
-                    labels = encoded[i].labels
-                    raw = {lab: float(probs[row, k]) for k, lab in enumerate(labels)}
-                    if calibration and not encoded[i].pair:
-                        kind = row_kind(examples[i], encoded[i].grounding[0])
-                        raw = apply_bias(raw, model.bias_for(kind))
-                    out[i] = (raw, encoded[i].truncated)
+                    out[i] = [float(probs[row, k]) for k in range(len(encoded[i].labels))]
     finally:
         model.train(was_training)
     return out  # type: ignore[return-value]

@@ -167,7 +167,7 @@ def train_frozen(config: RunConfig, *, progress: bool = True, data: TrainingData
             "epochs": config.train.epochs,
             "encode_minutes": round(encode_minutes, 2),
             "vectors_encoded": store.added,  # rows and label rows not found in the feature cache
-            "vectors_read": sum(len(c.rows) for c in cached) - store.added,
+            "vectors_read": store.reused,  # rows and label rows found there
             "minutes": round((time.monotonic() - start) / 60, 2),
             "dtype": dtype,
             "flame_version": __version__,
