@@ -110,6 +110,8 @@ def pack(items: list, tasks: list[str], spaces: list[dict]) -> dict[str, np.ndar
     field_tokens: list[int] = []
     field_len: list[int] = []
     n_fields: list[int] = []
+    spans: list[tuple[int, int]] = []  # model.fields: spans (then no field is tokenized alone)
+    n_spans: list[int] = []
     grounding: list[list[float]] = []
     per_item = {k: [] for k in ("task", "space", "target", "weight", "pair", "truncated")}
     for e in items:
@@ -128,10 +130,13 @@ def pack(items: list, tasks: list[str], spaces: list[dict]) -> dict[str, np.ndar
         per_item["truncated"].append(e.truncated)
         if len(e.rows) != (2 if e.pair else 1) or len(e.fields) != len(e.rows):
             raise ValueError(f"{e.task}: an item with {len(e.rows)} rows and {len(e.fields)} field lists")
-        for row, fields, g in zip(e.rows, e.fields, e.grounding, strict=True):
+        for k, (row, fields, g) in enumerate(zip(e.rows, e.fields, e.grounding, strict=True)):
             tokens.extend(row)
             row_len.append(len(row))
             n_fields.append(len(fields))
+            row_spans = e.spans[k] if e.spans else []
+            n_spans.append(len(row_spans))
+            spans.extend(row_spans)
             for f in fields:
                 field_tokens.extend(f)
                 field_len.append(len(f))
@@ -144,6 +149,8 @@ def pack(items: list, tasks: list[str], spaces: list[dict]) -> dict[str, np.ndar
         "field_tokens": np.asarray(field_tokens, dtype=np.uint16),
         "field_len": np.asarray(field_len, dtype=np.uint16),
         "n_fields": np.asarray(n_fields, dtype=np.uint8),
+        "spans": np.asarray(spans, dtype=np.uint16).reshape(-1, 2),
+        "n_spans": np.asarray(n_spans, dtype=np.uint8),
         "grounding": np.asarray(grounding, dtype=np.float32).reshape(-1, 4),
         "task": np.asarray(per_item["task"], dtype=np.int32),
         "space": np.asarray(per_item["space"], dtype=np.int32),
@@ -164,11 +171,14 @@ def unpack(arrays: dict[str, np.ndarray], tasks: list[str], spaces: list[dict]) 
     tokens = arrays["tokens"].tolist()
     field_tokens = arrays["field_tokens"].tolist()
     grounding = arrays["grounding"].tolist()
+    n_spans = arrays["n_spans"] if "n_spans" in arrays else np.zeros(len(arrays["row_len"]), dtype=np.int64)
+    spans_before = np.concatenate([[0], np.cumsum(n_spans.astype(np.int64))])
+    span_list = [tuple(s) for s in arrays["spans"].tolist()] if "spans" in arrays else []
     out = []
     r = 0
     for i in range(len(arrays["task"])):
         pair = bool(arrays["pair"][i])
-        rows, fields, ground = [], [], []
+        rows, fields, spans, ground = [], [], [], []
         for _ in range(2 if pair else 1):
             start = int(row_end[r - 1]) if r else 0
             rows.append(tokens[start : int(row_end[r])])
@@ -177,6 +187,7 @@ def unpack(arrays: dict[str, np.ndarray], tasks: list[str], spaces: list[dict]) 
                 begin = int(field_end[f - 1]) if f else 0
                 row_fields.append(field_tokens[begin : int(field_end[f])])
             fields.append(row_fields)
+            spans.append(span_list[int(spans_before[r]) : int(spans_before[r + 1])])
             ground.append(grounding[r])
             r += 1
         space = spaces[int(arrays["space"][i])]
@@ -190,6 +201,7 @@ def unpack(arrays: dict[str, np.ndarray], tasks: list[str], spaces: list[dict]) 
                 pair=pair,
                 truncated=bool(arrays["truncated"][i]),
                 fields=fields,
+                spans=spans if any(spans) else [],
                 grounding=ground,
                 weight=float(arrays["weight"][i]),
             )
@@ -225,6 +237,7 @@ def recipe_of(config) -> dict:
         "dropout": config.model.dropout,
         "freeze_layers": config.model.freeze_layers,
         "instructions": "full" if config.model.instructions == "auto" else config.model.instructions,
+        "fields": "alone" if config.model.fields == "auto" else config.model.fields,
         "max_length": config.data.max_length,
         "bucket_batches": config.data.bucket_batches,
         "swap_pairs": config.data.swap_pairs,
@@ -380,7 +393,7 @@ def prepare(args) -> dict:
     recipe["max_length"] = max_length
 
     def enc(ex):
-        return encode(ex, tokenizer, max_length, instructions=recipe["instructions"])
+        return encode(ex, tokenizer, max_length, instructions=recipe["instructions"], fields=recipe["fields"])
 
     if args.tiny:
         model = tiny_model(tokenizer.vocab_size)
@@ -693,6 +706,7 @@ def build_judge(base: Path, recipe: dict):
     if recipe["freeze_layers"]:
         freeze_lower_layers(judge, recipe["freeze_layers"])
     judge.instructions = recipe["instructions"]
+    judge.fields = recipe.get("fields", "alone")
     judge.row_length = recipe["max_length"]
     return judge
 
@@ -811,6 +825,7 @@ def save_trained(judge, out: Path, meta: dict) -> list[str]:
                 "trained_backbone_tensors": sorted(k for k in trained if k.startswith("backbone.")),
                 "row_length": judge.row_length,
                 "instructions": judge.instructions,
+                "fields": judge.fields,
                 "calibration": [b.to_json() for b in judge.calibration],
             }
         )
@@ -1006,6 +1021,7 @@ def rebuild(payload: Path, returned: Path):
 
     judge.calibration = [LabelBias.from_json(b) for b in spec["calibration"]]
     judge.row_length, judge.instructions = spec["row_length"], spec["instructions"]
+    judge.fields = spec.get("fields", "alone")
     with torch.no_grad():
         return judge.eval()
 

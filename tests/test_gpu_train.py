@@ -112,6 +112,17 @@ def test_pack_round_trip():
             fields=[[]],
             grounding=[[0.0] * 4],
         ),
+        EncodedJudgment(  # model.fields: spans: token spans of the rows, no field alone
+            "t3",
+            [[101, 5, 6, 7, 102], [101, 5, 8, 102]],
+            ("A", "B"),
+            [],
+            0,
+            pair=True,
+            fields=[[], []],
+            spans=[[(1, 2), (2, 4)], [(1, 2), (0, 0)]],
+            grounding=[[0.0] * 4, [0.0] * 4],
+        ),
     ]
     tasks, spaces = [], []
     arrays = gpu.decompress(gpu.compress(gpu.pack(items, tasks, spaces)))

@@ -40,8 +40,17 @@ def weights_hash(module: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-def row_key(ids: Sequence[int], fields: Sequence[Sequence[int]], grounding: Sequence[float], tag: str) -> str:
-    text = repr((tag, CACHE_VERSION, list(ids), [list(f) for f in fields], [round(g, 6) for g in grounding]))
+def row_key(
+    ids: Sequence[int],
+    fields: Sequence[Sequence[int]],
+    grounding: Sequence[float],
+    tag: str,
+    spans: Sequence[tuple[int, int]] = (),
+) -> str:
+    parts = (tag, CACHE_VERSION, list(ids), [list(f) for f in fields], [round(g, 6) for g in grounding])
+    if spans:  # a judge whose fields are spans of the row (keys of judges without them unchanged)
+        parts = (*parts, "spans", [list(s) for s in spans])
+    text = repr(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -135,7 +144,10 @@ def encode_features(
 
     ``tag`` names the precision (rows encoded under bf16 are not those encoded in fp32)."""
     row_keys = [
-        [row_key(r, f, g, tag) for r, f, g in zip(e.rows, e.fields, e.grounding, strict=True)]
+        [
+            row_key(r, f, g, tag, s)
+            for r, f, g, s in zip(e.rows, e.fields, e.grounding, e.spans or [()] * len(e.rows), strict=True)
+        ]
         for e in encoded
     ]
     label_keys = [[label_key(r, tag) for r in e.label_rows] for e in encoded]
@@ -161,8 +173,8 @@ def encode_features(
                 for start in range(0, len(todo), batch_size):
                     idx = todo[start : start + batch_size]
                     t = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], pad_id).items()}
-                    h = judge.embed(t["input_ids"], t["attention_mask"])
-                    vectors = torch.cat([h, judge.features(t, h.shape[0])], dim=1).float().cpu().numpy()
+                    h, features = judge.encode_rows(t)
+                    vectors = torch.cat([h, features], dim=1).float().cpu().numpy()
                     keys = [k for i in idx for k in row_keys[i]]
                     new.update(zip(keys, vectors, strict=True))
                     if len(new) >= 4096:  # a file every few thousand rows: a kill loses little

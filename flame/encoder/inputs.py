@@ -40,6 +40,12 @@ SOURCE_FIELDS = frozenset(
 # task, cost a third of a 256-token row, and weigh in a mean-pooled row as much as the text judged.
 INSTRUCTIONS = ("full", "title")
 
+# How the judge embeds a row's CONTEXT fields for its field-similarity features (saved with the judge).
+# "alone": each field tokenized and encoded by itself (at most FIELD_TOKENS), as the sentence encoder was
+# pretrained; "spans": each field's own tokens pooled out of the row's states, so the row is the only
+# encoder pass (the fields alone cost about as much encoder time as the rows: EXPERIMENTS.md E16).
+FIELD_MODES = ("alone", "spans")
+
 
 def row_text(ex: Example, instructions: str = "full") -> str:
     """The text of one encoder row: the FLAMe input (`flame.format`), or with the title alone."""
@@ -90,6 +96,7 @@ class EncodedJudgment:
     pair: bool
     truncated: bool = False
     fields: list[list[list[int]]] = dataclasses.field(default_factory=list)  # per row: each field's ids
+    spans: list[list[tuple[int, int]]] = dataclasses.field(default_factory=list)  # per row: field token spans
     grounding: list[list[float]] = dataclasses.field(default_factory=list)  # per row: `grounding(...)`
     weight: float = 1.0  # loss weight (data.balance_labels)
     n_target: int = 1  # one judgment: the recipe's loss normaliser counts examples
@@ -99,7 +106,9 @@ class EncodedJudgment:
         return sum(len(r) for r in self.rows)
 
 
-def _fit_ids(ex: Example, tokenizer, max_length: int, instructions: str) -> tuple[list[int], bool]:
+def _fit(ex: Example, tokenizer, max_length: int, instructions: str) -> tuple[list[int], bool, Example]:
+    """The row's ids within ``max_length``, whether it was cut, and the (possibly cut) example they render."""
+
     # Whole texts are tokenized to measure them before they are cut: longer than the model's limit on
     # purpose, so the tokenizer's warning about it (verbose) is noise.
     def ids_of(e: Example) -> list[int]:
@@ -107,13 +116,33 @@ def _fit_ids(ex: Example, tokenizer, max_length: int, instructions: str) -> tupl
 
     ids = ids_of(ex)
     if len(ids) <= max_length:  # most rows: tokenized once
-        return ids, False
+        return ids, False, ex
     ex, truncated = fit_example(ex, tokenizer, lambda e: len(ids_of(e)), max_length)
     ids = ids_of(ex)
     if len(ids) > max_length:  # the instructions alone are over budget: keep the start and the closing token
         ids = ids[: max_length - 1] + ids[-1:]
         truncated = True
-    return ids, truncated
+    return ids, truncated, ex
+
+
+def field_spans(ex: Example, tokenizer, instructions: str, n_ids: int) -> list[tuple[int, int]]:
+    """[start, end) token positions of each CONTEXT field's value in the row ``row_text(ex)`` tokenizes to,
+    clipped to its first ``n_ids - 1`` tokens (the last is the closing token); a field cut away entirely
+    gets an empty span (start == end) and adds no field pair."""
+    text = row_text(ex, instructions)
+    offsets = tokenizer(text, return_offsets_mapping=True, verbose=False)["offset_mapping"]
+    pos = text.index(render_context(ex))
+    out = []
+    for key, value in ex.inputs.items():
+        line = f"{key}: "
+        pos = text.index(line, pos) + len(line)
+        first, last = pos, pos + len(str(value).strip())
+        pos = last
+        tokens = [i for i, (a, b) in enumerate(offsets) if b > a and a < last and b > first]
+        start, end = (tokens[0], tokens[-1] + 1) if tokens else (0, 0)
+        end = min(end, n_ids - 1)
+        out.append((start, max(start, end)) if start < end else (0, 0))
+    return out
 
 
 def field_ids(value: str, tokenizer, budget: int = FIELD_TOKENS) -> list[int]:
@@ -172,42 +201,45 @@ def grounding(inputs: dict[str, str]) -> list[float]:
 
 
 def encode(
-    ex: Example, tokenizer, max_length: int, loss_on: str | None = None, instructions: str = "full"
+    ex: Example,
+    tokenizer,
+    max_length: int,
+    loss_on: str | None = None,
+    instructions: str = "full",
+    fields: str = "alone",
 ) -> EncodedJudgment:
     """``loss_on`` is accepted for the recipe's uniform call and ignored: a judge's loss is its label.
-    ``instructions``: see `INSTRUCTIONS`."""
+    ``instructions``: see `INSTRUCTIONS`; ``fields``: see `FIELD_MODES`."""
     if ex.labels is None:
         raise ValueError(
             f"{ex.task}: the encoder judge scores closed label spaces; this task is generative (free text)"
         )
+    if fields not in FIELD_MODES:
+        raise ValueError(f"fields {fields!r}: choose one of {FIELD_MODES}")
     target = ex.labels.index(ex.answer) if ex.answer is not None else IGNORE
-    if is_reward_pair(ex):
-        rows = [one_response(ex, w) for w in "AB"]
-        fitted = [_fit_ids(r, tokenizer, max_length, instructions) for r in rows]
-        return EncodedJudgment(
-            ex.task,
-            [ids for ids, _ in fitted],
-            ex.labels,
-            [],
-            target,
-            pair=True,
-            truncated=any(t for _, t in fitted),
-            fields=[[field_ids(v, tokenizer) for v in r.inputs.values()] for r in rows],
-            grounding=[grounding(r.inputs) for r in rows],
-        )
-    ids, truncated = _fit_ids(ex, tokenizer, max_length, instructions)
-    label_rows = [list(tokenizer(label_text(lab), verbose=False).input_ids) for lab in ex.labels]
-    fields = [[field_ids(v, tokenizer) for v in ex.inputs.values()]]
+    pair = is_reward_pair(ex)
+    rows = [one_response(ex, w) for w in "AB"] if pair else [ex]
+    fitted = [_fit(r, tokenizer, max_length, instructions) for r in rows]
+    if fields == "spans":
+        field_lists: list[list[list[int]]] = [[] for _ in rows]
+        spans = [field_spans(cut, tokenizer, instructions, len(ids)) for ids, _, cut in fitted]
+    else:
+        field_lists = [[field_ids(v, tokenizer) for v in r.inputs.values()] for r in rows]
+        spans = []
+    label_rows = (
+        [] if pair else [list(tokenizer(label_text(lab), verbose=False).input_ids) for lab in ex.labels]
+    )
     return EncodedJudgment(
         ex.task,
-        [ids],
+        [ids for ids, _, _ in fitted],
         ex.labels,
         label_rows,
         target,
-        pair=False,
-        truncated=truncated,
-        fields=fields,
-        grounding=[grounding(ex.inputs)],
+        pair=pair,
+        truncated=any(t for _, t, _ in fitted),
+        fields=field_lists,
+        spans=spans,
+        grounding=[grounding(r.inputs) for r in rows],
     )
 
 
@@ -243,14 +275,23 @@ def collate(batch: list[EncodedJudgment], pad_id: int) -> dict:
             row_b.append(-1)
             slots.append([table.setdefault(tuple(r), len(table)) for r in e.label_rows])
     # Each distinct field once (a pair's shared prompt is embedded once), and every pair of fields per row.
+    # With spans, each field is a (row, start, end) of the row's own states, used where it is not empty.
     field_table: dict[tuple[int, ...], int] = {}
+    span_table: list[tuple[int, int, int]] = []
     pair_i: list[int] = []
     pair_j: list[int] = []
     pair_row: list[int] = []
     row = 0
     for e in batch:
-        for fields in e.fields or [[] for _ in e.rows]:
-            index = [field_table.setdefault(tuple(f), len(field_table)) for f in fields]
+        for k, fields in enumerate(e.fields or [[] for _ in e.rows]):
+            if e.spans:
+                index = []
+                for start, end in e.spans[k]:
+                    if end > start:
+                        index.append(len(span_table))
+                        span_table.append((row, start, end))
+            else:
+                index = [field_table.setdefault(tuple(f), len(field_table)) for f in fields]
             for a in range(len(index)):
                 for b in range(a + 1, len(index)):
                     pair_i.append(index[a])
@@ -268,11 +309,15 @@ def collate(batch: list[EncodedJudgment], pad_id: int) -> dict:
         label_pool[torch.arange(len(table)), label_mask.sum(1) - 1] = 0
     else:
         label_ids = label_mask = label_pool = torch.zeros((0, 1), dtype=torch.long)
-    if pair_row:
+    if pair_row and field_table:
         field_ids_, field_mask = _pad([list(f) for f in field_table], pad_id)
     else:
         field_ids_ = field_mask = torch.zeros((0, 1), dtype=torch.long)
+    spans = torch.tensor(span_table, dtype=torch.long).reshape(-1, 3)
     return {
+        "span_row": spans[:, 0],
+        "span_start": spans[:, 1],
+        "span_end": spans[:, 2],
         "grounding": torch.tensor([g for e in batch for g in e.grounding], dtype=torch.float32),
         "field_ids": field_ids_,
         "field_mask": field_mask,
@@ -304,8 +349,9 @@ def label_probs(
     judge's fitted label biases (`flame.encoder.calibration`) are applied where a row's kind has one."""
     from flame.encoder.calibration import apply_bias, row_kind
 
-    instructions = getattr(model, "instructions", "full")  # as the judge was trained
-    encoded = [encode(ex, tokenizer, max_length, instructions=instructions) for ex in examples]
+    # Rows as the judge was trained on them.
+    instructions, fields = getattr(model, "instructions", "full"), getattr(model, "fields", "alone")
+    encoded = [encode(ex, tokenizer, max_length, instructions=instructions, fields=fields) for ex in examples]
     probs = encoded_probs(
         model, encoded, pad_id=tokenizer.pad_token_id or 0, batch_size=batch_size, autocast=autocast
     )

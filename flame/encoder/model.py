@@ -91,6 +91,13 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
+def span_pool(states: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
+    """[spans, hidden]: the mean of each span's states (``span_row``, ``span_start``, ``span_end``)."""
+    positions = torch.arange(states.shape[1], device=states.device)
+    inside = (positions >= t["span_start"].unsqueeze(1)) & (positions < t["span_end"].unsqueeze(1))
+    return mean_pool(states[t["span_row"]], inside)
+
+
 class RunningStandardizer(nn.Module):
     """(x − mean) / std with the mean and variance of every row seen in training (buffers: saved with the
     heads, used as they are when rating). The first batches are averaged exactly, later ones with a slow
@@ -132,6 +139,8 @@ class EncoderJudge(nn.Module):
         self.calibration: list = []
         # The INSTRUCTIONS block its rows carry (flame.encoder.inputs.INSTRUCTIONS; saved in the marker).
         self.instructions: str = "full"
+        # How its field-similarity features embed a row's fields (flame.encoder.inputs.FIELD_MODES; marker).
+        self.fields: str = "alone"
         self.feature_norm = RunningStandardizer(N_FEATURES)
         self.field_reward = nn.Linear(N_FEATURES, 1)
         self.feature_weights = nn.Linear(hidden, N_FEATURES, bias=False)  # R: a label's weight per feature
@@ -158,16 +167,28 @@ class EncoderJudge(nn.Module):
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
         return mean_pool(out.last_hidden_state, attention_mask if pool is None else pool).float()
 
-    def features(self, t: dict[str, torch.Tensor], n_rows: int) -> torch.Tensor:
-        """[rows, N_FEATURES]: the field-similarity features, then the grounding features."""
-        return torch.cat([self.field_features(t, n_rows), t["grounding"].float()], dim=1)
+    def encode_rows(self, t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(pooled rows [rows, hidden] in fp32, features [rows, N_FEATURES]): what the heads read of a batch."""
+        states = self.backbone(input_ids=t["input_ids"], attention_mask=t["attention_mask"]).last_hidden_state
+        h = mean_pool(states, t["attention_mask"]).float()
+        return h, self.features(t, h.shape[0], states)
 
-    def field_features(self, t: dict[str, torch.Tensor], n_rows: int) -> torch.Tensor:
+    def features(self, t: dict[str, torch.Tensor], n_rows: int, states=None) -> torch.Tensor:
+        """[rows, N_FEATURES]: the field-similarity features, then the grounding features. ``states``: the
+        rows' last hidden states, which span fields are pooled from."""
+        return torch.cat([self.field_features(t, n_rows, states), t["grounding"].float()], dim=1)
+
+    def field_features(self, t: dict[str, torch.Tensor], n_rows: int, states=None) -> torch.Tensor:
         """[rows, N_FIELD_FEATURES]: cosine similarities over each row's field pairs (zeros without pairs)."""
         feats = torch.zeros(n_rows, N_FIELD_FEATURES, device=t["input_ids"].device)
         if "pair_row" not in t or not t["pair_row"].numel():
             return feats
-        fields = nn.functional.normalize(self.embed(t["field_ids"], t["field_mask"]), dim=-1)
+        if t.get("span_row") is not None and t["span_row"].numel():
+            if states is None:
+                raise ValueError("span fields are pooled from the rows' states: pass states")
+            fields = nn.functional.normalize(span_pool(states, t).float(), dim=-1)
+        else:
+            fields = nn.functional.normalize(self.embed(t["field_ids"], t["field_mask"]), dim=-1)
         cos = (fields[t["pair_i"]] * fields[t["pair_j"]]).sum(-1)
         row = t["pair_row"]
         columns = [
@@ -183,8 +204,7 @@ class EncoderJudge(nn.Module):
         ``slot`` codes per label: ≥ 0 = row of the label table (match head), -2 = reward of ``row_a``,
         -3 = reward of ``row_b``, -4 = the tie logit, -1 = padding.
         """
-        h = self.embed(t["input_ids"], t["attention_mask"])
-        features = self.features(t, h.shape[0])
+        h, features = self.encode_rows(t)
         with torch.autocast(h.device.type, enabled=False):
             labels = self.label_embeddings(t)
         return self.score(h, features, labels, t["row_a"], t["row_b"], t["slot"])
@@ -254,6 +274,7 @@ class EncoderJudge(nn.Module):
             "version": FORMAT_VERSION,
             "row_length": self.row_length,
             "instructions": self.instructions,
+            "fields": self.fields,
             "calibration": [b.to_json() for b in self.calibration],
         }
         (folder / MARKER).write_text(json.dumps(marker))
@@ -302,6 +323,7 @@ def load_encoder_judge(path: str | Path, *, config=None) -> EncoderJudge:
         missing, unexpected = judge.load_state_dict(load_file(str(Path(path) / HEADS)), strict=False)
         judge.row_length = marker.get("row_length")
         judge.instructions = marker.get("instructions", "full")  # judges saved before the option: full
+        judge.fields = marker.get("fields", "alone")
         judge.calibration = [LabelBias.from_json(b) for b in marker.get("calibration", [])]
         missing = [k for k in missing if not k.startswith("backbone.")]
         if missing or unexpected:

@@ -59,7 +59,13 @@ class ModelFamily(Protocol):
     def load(self, path: str, cfg: Any = None, *, for_training: bool = False) -> tuple[Any, Any]: ...
 
     def encode(
-        self, ex: Example, tokenizer, max_length: int, loss_on: str = "target", instructions: str = "full"
+        self,
+        ex: Example,
+        tokenizer,
+        max_length: int,
+        loss_on: str = "target",
+        instructions: str = "full",
+        fields: str = "alone",
     ) -> Any: ...
 
     def collate(self, batch: list, pad_id: int) -> dict: ...

@@ -63,6 +63,8 @@ class EncoderJudgeFamily:
             freeze_lower_layers(model, cfg.freeze_layers)
         if for_training and cfg is not None and cfg.instructions != "auto":
             model.instructions = cfg.instructions
+        if for_training and cfg is not None and cfg.fields != "auto":
+            model.fields = cfg.fields
         return model, tokenizer
 
     def save(self, model, tokenizer, folder: Path, *, merge_lora: bool = True, row_length: int | None = None):
@@ -75,11 +77,17 @@ class EncoderJudgeFamily:
 
     # -- training
     def encode(
-        self, ex: Example, tokenizer, max_length: int, loss_on: str = "target", instructions: str = "full"
+        self,
+        ex: Example,
+        tokenizer,
+        max_length: int,
+        loss_on: str = "target",
+        instructions: str = "full",
+        fields: str = "alone",
     ):
         from flame.encoder.inputs import encode
 
-        return encode(ex, tokenizer, max_length, loss_on, instructions)
+        return encode(ex, tokenizer, max_length, loss_on, instructions, fields)
 
     def collate(self, batch: list, pad_id: int) -> dict:
         from flame.encoder.inputs import collate

@@ -229,6 +229,11 @@ class TextToText:
                 "model.instructions: title is an encoder judge's option; a text-to-text model reads the whole "
                 "FLAMe format (set it to auto)"
             )
+        if cfg is not None and getattr(cfg, "fields", "auto") == "spans":
+            raise FamilyError(
+                "model.fields: spans is an encoder judge's option; a text-to-text model has no field "
+                "features (set it to auto)"
+            )
         if is_adapter_folder(path):
             from peft import AutoPeftModelForCausalLM
 
@@ -289,10 +294,16 @@ class TextToText:
 
     # -- training
     def encode(
-        self, ex: Example, tokenizer, max_length: int, loss_on: str = "target", instructions: str = "full"
+        self,
+        ex: Example,
+        tokenizer,
+        max_length: int,
+        loss_on: str = "target",
+        instructions: str = "full",
+        fields: str = "alone",
     ) -> Encoded:
-        # ``instructions`` is the encoder judges' option (refused at load): a text-to-text model reads the
-        # FLAMe format whole.
+        # ``instructions`` and ``fields`` are the encoder judges' options (refused at load): a text-to-text
+        # model reads the FLAMe format whole.
         return (encode_seq2seq if self.seq2seq else encode_causal)(ex, tokenizer, max_length, loss_on)
 
     def collate(self, batch: list[Encoded], pad_id: int) -> dict:

@@ -90,7 +90,11 @@ class EncoderRater(BaseRater):
         from flame.encoder.inputs import collate, encode
 
         # A pair of the response with itself: its two rows are the same, and its A logit is r(x).
-        encoded = [encode(pairwise_example(p, r, r), self.tokenizer, self.max_length) for p, r in pairs]
+        # Rows as the judge was trained on them (its INSTRUCTIONS block and field mode).
+        options = {"instructions": self.model.instructions, "fields": self.model.fields}
+        encoded = [
+            encode(pairwise_example(p, r, r), self.tokenizer, self.max_length, **options) for p, r in pairs
+        ]
         order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
         out = [0.0] * len(encoded)
         pad_id = self.tokenizer.pad_token_id or 0

@@ -76,6 +76,13 @@ class ModelConfig:
         "(the base judge's own; full for a plain encoder). Saved with the judge",
         "auto",
     )
+    fields: Literal["auto", "alone", "spans"] = _help(
+        "encoder judges: how the field-similarity features embed a row's CONTEXT fields: 'alone' (each "
+        "field encoded by itself), 'spans' (each field's tokens pooled out of the row's own states: one "
+        "encoder pass per row, about half the encoder time), 'auto' (the base judge's own; alone for a "
+        "plain encoder). Saved with the judge",
+        "auto",
+    )
     gradient_checkpointing: bool = _help(
         "recompute activations in backward (less memory, ~30% slower)", False
     )

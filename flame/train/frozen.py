@@ -105,7 +105,7 @@ def train_frozen(config: RunConfig, *, progress: bool = True, data: TrainingData
     max_length = config.data.max_length
     encoded = []
     for ex in _bar(examples, progress, "tokenize"):
-        e = family.encode(ex, tokenizer, max_length, instructions=judge.instructions)
+        e = family.encode(ex, tokenizer, max_length, instructions=judge.instructions, fields=judge.fields)
         e.weight = data.weight(ex)
         encoded.append(e)
     dtype = resolve_dtype(config.model.dtype)
@@ -164,6 +164,7 @@ def train_frozen(config: RunConfig, *, progress: bool = True, data: TrainingData
                 sum(len(f) for e in encoded for fs in e.fields for f in fs) / max(len(encoded), 1), 1
             ),
             "instructions": judge.instructions,
+            "fields": judge.fields,
             "epochs": config.train.epochs,
             "encode_minutes": round(encode_minutes, 2),
             "vectors_encoded": store.added,  # rows and label rows not found in the feature cache

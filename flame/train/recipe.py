@@ -355,6 +355,7 @@ class Recipe:
         self.model, self.tokenizer = load_family_model(self.config.model, self.base_path, self.family)
         self.pad_id = self.tokenizer.pad_token_id
         self.instructions = getattr(self.model, "instructions", "full")  # rows as the judge reads them
+        self.fields = getattr(self.model, "fields", "alone")
 
     def _setup_data(self, data: TrainingData | None) -> None:
         import torch
@@ -429,7 +430,7 @@ class Recipe:
         self.stream = BatchStream(
             self.data,
             lambda ex: family.encode(
-                ex, tokenizer, config.data.max_length, config.data.loss_on, self.instructions
+                ex, tokenizer, config.data.max_length, config.data.loss_on, self.instructions, self.fields
             ),
             config.train.batch_size,
             config.data.bucket_batches,
