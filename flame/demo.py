@@ -98,8 +98,9 @@ OPT_RM_MIXTURE = "mixture.json"
 # batches run at about half that, but the RM stages are bounded by their max_minutes).
 TRAIN_EXAMPLES_PER_S = {"causal": 1.1, "encoder": 4.0}
 # train.backbone: frozen: rows drawn, tokenized and encoded once (no gradients, bf16), the heads' epochs
-# in seconds: 12,000 rows of flame_mini_v2 in 8.7 minutes with full instructions (EXPERIMENTS.md E14).
-FROZEN_ROWS_PER_S = 23.0
+# in seconds, by model.fields: 12,000 rows of flame_mini_v2 in 8.7 minutes with full instructions and each
+# field encoded alone (EXPERIMENTS.md E14); 34,000 in 12.2 minutes with title rows and span fields (E16).
+FROZEN_ROWS_PER_S = {"alone": 23.0, "spans": 46.0}
 JUDGMENTS_PER_S = 2.0  # a SmolLM2-135M-sized rater at 512 tokens, batched label scoring
 ENCODER_JUDGMENTS_PER_S = 20.0  # the MiniLM encoder judge at 256-token rows, forward only
 # eval.calibrate reads up to N dev rows of each classification training task: 2,082 rows at N=64 (33 per N)
@@ -407,7 +408,8 @@ def plan(s: Settings) -> list[tuple[str, float, bool]]:
         scored = cfg.eval.n * len(cfg.eval.held_in + cfg.eval.held_out) if cfg.eval.every >= 0 else 0
         scored += cfg.eval.calibrate * CALIBRATION_ROWS_PER_N
         if cfg.train.backbone == "frozen":
-            minutes = START_MIN + cfg.train.rows / FROZEN_ROWS_PER_S / 60 + scored / judge_rate(family) / 60
+            rate = FROZEN_ROWS_PER_S["spans" if cfg.model.fields == "spans" else "alone"]
+            minutes = START_MIN + cfg.train.rows / rate / 60 + scored / judge_rate(family) / 60
         else:
             examples = cfg.train.steps * cfg.train.batch_size
             minutes = train_minutes(examples, cfg.train.max_minutes, scored, family)
