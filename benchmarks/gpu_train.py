@@ -171,9 +171,8 @@ def unpack(arrays: dict[str, np.ndarray], tasks: list[str], spaces: list[dict]) 
     tokens = arrays["tokens"].tolist()
     field_tokens = arrays["field_tokens"].tolist()
     grounding = arrays["grounding"].tolist()
-    n_spans = arrays["n_spans"] if "n_spans" in arrays else np.zeros(len(arrays["row_len"]), dtype=np.int64)
-    spans_before = np.concatenate([[0], np.cumsum(n_spans.astype(np.int64))])
-    span_list = [tuple(s) for s in arrays["spans"].tolist()] if "spans" in arrays else []
+    spans_before = np.concatenate([[0], np.cumsum(arrays["n_spans"].astype(np.int64))])
+    span_list = [tuple(s) for s in arrays["spans"].tolist()]
     out = []
     r = 0
     for i in range(len(arrays["task"])):

@@ -106,31 +106,44 @@ class EncodedJudgment:
         return sum(len(r) for r in self.rows)
 
 
-def _fit(ex: Example, tokenizer, max_length: int, instructions: str) -> tuple[list[int], bool, Example]:
-    """The row's ids within ``max_length``, whether it was cut, and the (possibly cut) example they render."""
+@dataclass
+class FittedRow:
+    """One row's ids within the token budget, whether it was cut, the (possibly cut) example they render,
+    and each id's character offsets in ``row_text`` of that example (for `field_spans`)."""
+
+    ids: list[int]
+    truncated: bool
+    example: Example
+    offsets: list[tuple[int, int]]
+
+
+def _fit(ex: Example, tokenizer, max_length: int, instructions: str, offsets: bool = False) -> FittedRow:
+    """``offsets``: also the ids' character offsets (`field_spans`; a fast tokenizer's), from the same call."""
 
     # Whole texts are tokenized to measure them before they are cut: longer than the model's limit on
     # purpose, so the tokenizer's warning about it (verbose) is noise.
-    def ids_of(e: Example) -> list[int]:
-        return list(tokenizer(row_text(e, instructions), verbose=False).input_ids)
+    def tokenized(e: Example, with_offsets: bool = offsets):
+        return tokenizer(row_text(e, instructions), return_offsets_mapping=with_offsets, verbose=False)
 
-    ids = ids_of(ex)
-    if len(ids) <= max_length:  # most rows: tokenized once
-        return ids, False, ex
-    ex, truncated = fit_example(ex, tokenizer, lambda e: len(ids_of(e)), max_length)
-    ids = ids_of(ex)
-    if len(ids) > max_length:  # the instructions alone are over budget: keep the start and the closing token
-        ids = ids[: max_length - 1] + ids[-1:]
-        truncated = True
-    return ids, truncated, ex
+    def row(enc, truncated: bool, e: Example) -> FittedRow:
+        ids = list(enc.input_ids)
+        if len(ids) > max_length:  # the instructions alone are over budget: keep the start, the closing token
+            ids, truncated = ids[: max_length - 1] + ids[-1:], True
+        return FittedRow(ids, truncated, e, list(enc["offset_mapping"]) if offsets else [])
+
+    enc = tokenized(ex)
+    if len(enc.input_ids) <= max_length:  # most rows: tokenized once
+        return row(enc, False, ex)
+    ex, truncated = fit_example(ex, tokenizer, lambda e: len(tokenized(e, False).input_ids), max_length)
+    return row(tokenized(ex), truncated, ex)
 
 
-def field_spans(ex: Example, tokenizer, instructions: str, n_ids: int) -> list[tuple[int, int]]:
-    """[start, end) token positions of each CONTEXT field's value in the row ``row_text(ex)`` tokenizes to,
-    clipped to its first ``n_ids - 1`` tokens (the last is the closing token); a field cut away entirely
-    gets an empty span (start == end) and adds no field pair."""
+def field_spans(row: FittedRow, instructions: str) -> list[tuple[int, int]]:
+    """[start, end) token positions of each CONTEXT field's value in the row, clipped to its first
+    ``len(row.ids) - 1`` tokens (the last is the closing token); a field cut away entirely gets an empty
+    span (0, 0) and adds no field pair."""
+    ex = row.example
     text = row_text(ex, instructions)
-    offsets = tokenizer(text, return_offsets_mapping=True, verbose=False)["offset_mapping"]
     pos = text.index(render_context(ex))
     out = []
     for key, value in ex.inputs.items():
@@ -138,10 +151,9 @@ def field_spans(ex: Example, tokenizer, instructions: str, n_ids: int) -> list[t
         pos = text.index(line, pos) + len(line)
         first, last = pos, pos + len(str(value).strip())
         pos = last
-        tokens = [i for i, (a, b) in enumerate(offsets) if b > a and a < last and b > first]
-        start, end = (tokens[0], tokens[-1] + 1) if tokens else (0, 0)
-        end = min(end, n_ids - 1)
-        out.append((start, max(start, end)) if start < end else (0, 0))
+        tokens = [i for i, (a, b) in enumerate(row.offsets) if b > a and a < last and b > first]
+        start, end = (tokens[0], min(tokens[-1] + 1, len(row.ids) - 1)) if tokens else (0, 0)
+        out.append((start, end) if start < end else (0, 0))
     return out
 
 
@@ -219,10 +231,10 @@ def encode(
     target = ex.labels.index(ex.answer) if ex.answer is not None else IGNORE
     pair = is_reward_pair(ex)
     rows = [one_response(ex, w) for w in "AB"] if pair else [ex]
-    fitted = [_fit(r, tokenizer, max_length, instructions) for r in rows]
+    fitted = [_fit(r, tokenizer, max_length, instructions, offsets=fields == "spans") for r in rows]
     if fields == "spans":
         field_lists: list[list[list[int]]] = [[] for _ in rows]
-        spans = [field_spans(cut, tokenizer, instructions, len(ids)) for ids, _, cut in fitted]
+        spans = [field_spans(f, instructions) for f in fitted]
     else:
         field_lists = [[field_ids(v, tokenizer) for v in r.inputs.values()] for r in rows]
         spans = []
@@ -231,12 +243,12 @@ def encode(
     )
     return EncodedJudgment(
         ex.task,
-        [ids for ids, _, _ in fitted],
+        [f.ids for f in fitted],
         ex.labels,
         label_rows,
         target,
         pair=pair,
-        truncated=any(t for _, t, _ in fitted),
+        truncated=any(f.truncated for f in fitted),
         fields=field_lists,
         spans=spans,
         grounding=[grounding(r.inputs) for r in rows],
